@@ -1,0 +1,54 @@
+# Development and CI entry points. Every target creates what it needs under .cache/
+# (virtual environments for ansible-core 2.16 on Python 3.11 and 2.21 on Python 3.12,
+# the ansible_collections/ tree ansible-test needs, pip's download cache) on first use.
+#
+#   make demo         start the EM simulator over HTTPS and run the demo playbook against it
+#   make test         everything CI checks, on both ansible-core lines (what .ci/run runs)
+#   make sanity       ansible-test sanity            (LINE=low|new|all, default all)
+#   make units        ansible-test units             (LINE=...)
+#   make integration  ansible-test integration against the simulator (LINE=...)
+#   make simulator-tests  the simulator's own pytest suite (LINE=...)
+#   make lint         ansible-lint, production profile
+#   make build        build the artifact, install it, ansible-doc every plugin
+#   make simulator    run the EM simulator in the foreground (ARGS="--dataset fleet ...")
+#   make clean        remove .cache/ and build output
+
+PYTHON ?= python3
+LINE ?= all
+ARGS ?= --dataset demo
+CI := $(PYTHON) tests/tools/ci.py
+
+.PHONY: demo test sanity units integration simulator-tests lint build simulator venv clean
+
+demo:
+	$(CI) demo
+
+test:
+	$(CI) test
+
+sanity:
+	$(CI) sanity --line $(LINE)
+
+units:
+	$(CI) units --line $(LINE)
+
+integration:
+	$(CI) integration --line $(LINE)
+
+simulator-tests:
+	$(CI) simulator-tests --line $(LINE)
+
+lint:
+	$(CI) lint
+
+build:
+	$(CI) build
+
+simulator:
+	$(CI) simulator $(ARGS)
+
+venv:
+	$(CI) venv --line $(LINE)
+
+clean:
+	rm -rf .cache tests/output dist

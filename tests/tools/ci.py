@@ -1,0 +1,564 @@
+# Copyright: (c) 2026, opsbox.veeam_em contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Development and CI driver behind the Makefile targets.
+
+Every target works from nothing on a fresh machine: it creates the virtual environments it
+needs under ``.cache/`` (one per supported ansible-core line), copies the checkout into the
+``ansible_collections/opsbox/veeam_em`` layout that ansible-test insists on, and runs the
+checks there. ``test`` runs every check on both lines, stops at the first failure and ends
+with one summary line in the ``N passed, N failed`` form.
+
+Only the standard library is used: this file runs under whatever ``python3`` the machine has.
+"""
+
+import argparse
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CACHE = os.path.abspath(os.environ.get('VEEAM_EM_CACHE', os.path.join(ROOT, '.cache')))
+TOOLS = os.path.join(ROOT, 'tests', 'tools')
+COLLECTION_PARTS = ('ansible_collections', 'opsbox', 'veeam_em')
+
+# The two supported ansible-core lines: the lowest (meta/runtime.yml says >=2.16) and the newest.
+# ansible-core 2.20 and later need Python 3.12 or newer on the controller.
+LINES = {
+    'low': {'core': '2.16', 'python': '3.11', 'requirements': 'requirements-core2.16.txt'},
+    'new': {'core': '2.21', 'python': '3.12', 'requirements': 'requirements-core2.21.txt'},
+}
+
+# Sanity tests that can only run in ansible-core's own repository or need a container
+# runtime are skipped by ansible-test itself; nothing is skipped here on purpose.
+SANITY_ARGS = ['--color', 'no', '--requirements']
+
+
+class CheckFailed(Exception):
+    """A check failed; the message says which one."""
+
+
+class Tally:
+    """Counts test results across every runner so that ``test`` can end with one summary line."""
+
+    PYTEST_SUMMARY = re.compile(r'^=+ (?P<body>.*\d+ (?:passed|failed|skipped|errors?|deselected).*) in [\d.]+s')
+    PYTEST_PART = re.compile(r'(\d+) (passed|failed|skipped|errors?|xfailed|xpassed|deselected)')
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.skipped = 0
+
+    def add_pytest_output(self, text):
+        """Add the counts from pytest's closing line(s) found in ``text``."""
+        found = False
+        for line in text.splitlines():
+            match = self.PYTEST_SUMMARY.match(line.strip())
+            if not match:
+                continue
+            found = True
+            for count, word in self.PYTEST_PART.findall(match.group('body')):
+                if word in ('passed', 'xfailed', 'xpassed'):
+                    self.passed += int(count)
+                elif word in ('failed', 'error', 'errors'):
+                    self.failed += int(count)
+                elif word == 'skipped':
+                    self.skipped += int(count)
+        return found
+
+    def line(self):
+        """The closing line, in the form CI reads."""
+        text = 'total: %d passed, %d failed' % (self.passed, self.failed)
+        if self.skipped:
+            text += ', %d skipped' % self.skipped
+        return text
+
+
+def say(message):
+    """Print a progress line that stands out from the tools' own output."""
+    print('==> %s' % message, flush=True)
+
+
+def run(command, cwd=ROOT, env=None, capture=False):
+    """Run a command, streaming its output; return (returncode, output text if captured)."""
+    say('$ %s' % ' '.join(command))
+    if not capture:
+        return subprocess.call(command, cwd=cwd, env=env), ''
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               universal_newlines=True, errors='replace')
+    lines = []
+    for line in process.stdout:
+        sys.stdout.write(line)
+        lines.append(line)
+    sys.stdout.flush()
+    return process.wait(), ''.join(lines)
+
+
+# ---------------------------------------------------------------------------- interpreters
+
+def python_version_of(executable):
+    """Return 'X.Y' for an interpreter, or None when it does not run."""
+    try:
+        output = subprocess.check_output([executable, '-c', 'import sys; print("%d.%d" % sys.version_info[:2])'],
+                                         stderr=subprocess.DEVNULL, universal_newlines=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return output.strip()
+
+
+def find_python(version):
+    """Find a real CPython ``version`` interpreter (never a pyenv shim of one that is not installed)."""
+    candidates = []
+    pyenv_root = os.environ.get('PYENV_ROOT', os.path.expanduser('~/.pyenv'))
+    versions_dir = os.path.join(pyenv_root, 'versions')
+    if os.path.isdir(versions_dir):
+        for name in sorted(os.listdir(versions_dir), reverse=True):
+            if name == version or name.startswith(version + '.'):
+                candidates.append(os.path.join(versions_dir, name, 'bin', 'python' + version))
+    candidates += [os.path.join(prefix, 'python' + version) for prefix in ('/usr/local/bin', '/usr/bin')]
+    found = shutil.which('python' + version)
+    if found:
+        candidates.append(found)
+    for candidate in candidates:
+        if os.path.exists(candidate) and python_version_of(candidate) == version:
+            return candidate
+    raise CheckFailed(
+        'Python %s was not found. ansible-core %s needs it on the controller. Install it (for example '
+        '"pyenv install %s" or the python%s package of your distribution) and run make again.'
+        % (version, ' / '.join(line['core'] for line in LINES.values() if line['python'] == version), version, version))
+
+
+# ---------------------------------------------------------------------------- environments
+
+def file_digest(*paths):
+    """A short digest of files' contents, used to tell when a venv must be rebuilt."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, 'rb') as handle:
+            digest.update(handle.read())
+    return digest.hexdigest()[:16]
+
+
+def venv_dir(line):
+    """Where the virtual environment of a line lives."""
+    return os.path.join(CACHE, 'venv', 'core' + LINES[line]['core'])
+
+
+def venv_bin(line, name):
+    """Path of an executable in a line's virtual environment."""
+    return os.path.join(venv_dir(line), 'bin', name)
+
+
+def ensure_venv(line):
+    """Create or refresh the virtual environment of a line; cheap when it is up to date."""
+    spec = LINES[line]
+    requirements = os.path.join(TOOLS, spec['requirements'])
+    stamp_value = '%s %s' % (spec['python'], file_digest(requirements))
+    target = venv_dir(line)
+    stamp = os.path.join(target, '.requirements-stamp')
+    if os.path.exists(stamp):
+        with open(stamp) as handle:
+            if handle.read().strip() == stamp_value:
+                return target
+    interpreter = find_python(spec['python'])
+    say('creating the ansible-core %s environment with %s' % (spec['core'], interpreter))
+    shutil.rmtree(target, ignore_errors=True)
+    env = pip_environment()
+    for command in ([interpreter, '-m', 'venv', target],
+                    [os.path.join(target, 'bin', 'python'), '-m', 'pip', 'install', '--quiet', '--upgrade', 'pip'],
+                    [os.path.join(target, 'bin', 'python'), '-m', 'pip', 'install', '--quiet', '-r', requirements]):
+        returncode, dummy = run(command, env=env)
+        if returncode:
+            raise CheckFailed('creating the ansible-core %s environment failed (%s)' % (spec['core'], ' '.join(command)))
+    with open(stamp, 'w') as handle:
+        handle.write(stamp_value + '\n')
+    return target
+
+
+def pip_environment():
+    """Environment for pip: its download cache lives in the folder the Makefile owns."""
+    env = dict(os.environ)
+    env['PIP_CACHE_DIR'] = os.path.join(CACHE, 'pip')
+    env['PIP_DISABLE_PIP_VERSION_CHECK'] = '1'
+    return env
+
+
+def line_environment(line):
+    """Environment with the line's venv first on PATH: ansible-lint, antsibull and ansible-test call tools by name."""
+    env = pip_environment()
+    env['PATH'] = os.path.join(venv_dir(line), 'bin') + os.pathsep + env.get('PATH', '')
+    env['VIRTUAL_ENV'] = venv_dir(line)
+    env.pop('PYTHONPATH', None)
+    env['ANSIBLE_COLLECTIONS_PATH'] = os.path.join(CACHE, 'tree', line)
+    env['ANSIBLE_NOCOLOR'] = '1'
+    env['ANSIBLE_LINT_SKIP_VERSION_CHECK'] = '1'
+    return env
+
+
+def install_get_pip_stand_in(line):
+    """Put the offline get-pip stand-in where ansible-test looks for its cached download."""
+    source_dir = os.path.join(venv_dir(line), 'lib')
+    versions = set()
+    for dirpath, dummy, filenames in os.walk(source_dir):
+        if dirpath.endswith(os.path.join('ansible_test', '_internal')) and 'python_requirements.py' in filenames:
+            with open(os.path.join(dirpath, 'python_requirements.py')) as handle:
+                versions.update(re.findall(r"pip='([0-9.]+)'", handle.read()))
+    if not versions:
+        raise CheckFailed('could not find the pip version ansible-test pins; the get-pip stand-in was not installed')
+    cache_dir = os.path.expanduser('~/.ansible/test/cache')
+    os.makedirs(cache_dir, exist_ok=True)
+    for version in versions:
+        shutil.copyfile(os.path.join(TOOLS, 'get_pip_offline.py'),
+                        os.path.join(cache_dir, 'get_pip_%s.py' % version.replace('.', '_')))
+
+
+# ---------------------------------------------------------------------------- the collection tree
+
+def tracked_files():
+    """Files of the checkout: tracked ones plus new ones git does not ignore (or every file without git)."""
+    try:
+        output = subprocess.check_output(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+                                         cwd=ROOT, stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.CalledProcessError):
+        output = None
+    if output is not None:
+        return [name for name in output.decode('utf-8').split('\0') if name and os.path.isfile(os.path.join(ROOT, name))]
+    files = []
+    for dirpath, dirnames, filenames in os.walk(ROOT):
+        dirnames[:] = [name for name in dirnames if name not in ('.git', '.cache', 'tests/output') and not name.startswith('.')]
+        files.extend(os.path.relpath(os.path.join(dirpath, name), ROOT) for name in filenames)
+    return files
+
+
+def prepare_tree(line):
+    """Copy the checkout to .cache/tree/<line>/ansible_collections/opsbox/veeam_em.
+
+    ansible-test resolves symlinks and refuses a collection that does not physically sit in
+    that layout, so a copy is the reliable way; it is rebuilt on every run.
+    """
+    target = os.path.join(CACHE, 'tree', line, *COLLECTION_PARTS)
+    shutil.rmtree(target, ignore_errors=True)
+    for name in tracked_files():
+        destination = os.path.join(target, name)
+        os.makedirs(os.path.dirname(destination), exist_ok=True)
+        shutil.copy2(os.path.join(ROOT, name), destination)
+    # The tree sits below this checkout, whose .gitignore hides .cache/; ansible-test would
+    # find that repository and see no files at all. A repository of its own fixes that.
+    for command in (['git', 'init', '--quiet'], ['git', 'add', '--all']):
+        subprocess.check_call(command, cwd=target)
+    return target
+
+
+def ansible_test(line, tree, arguments, tally, capture_pytest=False):
+    """Run ansible-test in the tree with the line's interpreter."""
+    env = line_environment(line)
+    command = [venv_bin(line, 'ansible-test')] + arguments + ['--python', LINES[line]['python']]
+    returncode, output = run(command, cwd=tree, env=env, capture=True)
+    if capture_pytest:
+        tally.add_pytest_output(output)
+    return returncode, output
+
+
+# ---------------------------------------------------------------------------- checks
+
+def check_sanity(line, tally):
+    """ansible-test sanity: every test, no ignore entries."""
+    tree = prepare_tree(line)
+    ignore_files = glob.glob(os.path.join(ROOT, 'tests', 'sanity', 'ignore-*.txt'))
+    if any(os.path.getsize(path) for path in ignore_files):
+        raise CheckFailed('tests/sanity/ignore-*.txt has entries; this project keeps none: fix the code instead')
+    install_get_pip_stand_in(line)
+    returncode, output = ansible_test(line, tree, ['sanity'] + SANITY_ARGS, tally)
+    ran = re.findall(r"^Running sanity test '([^']+)'", output, flags=re.MULTILINE)
+    if returncode:
+        tally.passed += max(len(ran) - 1, 0)
+        tally.failed += 1
+        raise CheckFailed('ansible-test sanity failed on ansible-core %s' % LINES[line]['core'])
+    tally.passed += len(ran)
+
+
+def check_units(line, tally):
+    """ansible-test units (pytest) for the plugins' pure functions and the client."""
+    tree = prepare_tree(line)
+    if not os.path.isdir(os.path.join(tree, 'tests', 'unit')):
+        say('no unit tests yet (tests/unit is missing)')
+        return
+    install_get_pip_stand_in(line)
+    returncode, dummy = ansible_test(line, tree, ['units', '--color', 'no', '--requirements'], tally, capture_pytest=True)
+    if returncode:
+        raise CheckFailed('ansible-test units failed on ansible-core %s' % LINES[line]['core'])
+
+
+def check_simulator(line, tally):
+    """The EM simulator's own test suite (plain pytest)."""
+    env = line_environment(line)
+    command = [venv_bin(line, 'python'), '-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests/simulator/tests']
+    returncode, output = run(command, env=env, capture=True)
+    tally.add_pytest_output(output)
+    if returncode:
+        raise CheckFailed('the simulator tests failed on Python %s' % LINES[line]['python'])
+
+
+def start_simulator(line, extra_args=(), tree=ROOT):
+    """Start the EM simulator over HTTPS and return (process, ready-line dict)."""
+    env = line_environment(line)
+    env['PYTHONPATH'] = os.path.join(tree, 'tests', 'simulator')
+    command = [venv_bin(line, 'python'), '-m', 'em_simulator', 'serve', '--tls', '--port', '0',
+               '--state-dir', os.path.join(CACHE, 'simulator'), '--cache-dir', os.path.join(CACHE, 'simulator')] + list(extra_args)
+    say('$ %s' % ' '.join(command))
+    process = subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.PIPE, universal_newlines=True)
+    line_text = process.stdout.readline()
+    try:
+        ready = json.loads(line_text)
+    except ValueError:
+        process.kill()
+        raise CheckFailed('the simulator did not start (it printed %r)' % line_text[:200])
+    return process, ready
+
+
+def stop_simulator(process):
+    """Stop the simulator with SIGTERM, as a user's Ctrl-C would."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def write_integration_config(tree, ready):
+    """ansible-test passes tests/integration/integration_config.yml to every target as extra vars.
+
+    Environment variables do not reach the targets (ansible-test keeps only a few), so this
+    file is how the targets learn where the simulator listens.
+    """
+    config = {
+        'veeam_em_url': ready['url'],
+        'veeam_em_ca_path': ready.get('ca_path', ''),
+        'veeam_em_admin_url': ready['admin_url'],
+        'veeam_em_username': ready['username'],
+        'veeam_em_password': ready['password'],
+    }
+    path = os.path.join(tree, 'tests', 'integration', 'integration_config.yml')
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as handle:
+        handle.write('---\n')
+        for key, value in sorted(config.items()):
+            handle.write('%s: %s\n' % (key, json.dumps(value)))
+
+
+def check_integration(line, tally):
+    """ansible-test integration: every target, against a simulator started for the run."""
+    tree = prepare_tree(line)
+    if not os.listdir(os.path.join(tree, 'tests', 'integration', 'targets')):
+        raise CheckFailed('there are no integration targets')
+    process, ready = start_simulator(line, ['--dataset', 'tiny'], tree=tree)
+    try:
+        write_integration_config(tree, ready)
+        returncode, output = ansible_test(line, tree, ['integration', '--color', 'no'], tally)
+    finally:
+        stop_simulator(process)
+    targets = re.findall(r'^Running (\S+) integration test role', output, flags=re.MULTILINE)
+    if returncode:
+        tally.passed += max(len(targets) - 1, 0)
+        tally.failed += 1
+        raise CheckFailed('ansible-test integration failed on ansible-core %s' % LINES[line]['core'])
+    tally.passed += len(targets)
+
+
+def check_lint(tally):
+    """ansible-lint with the production profile, on the newest line."""
+    tree = prepare_tree('new')
+    env = line_environment('new')
+    returncode, dummy = run([venv_bin('new', 'ansible-lint'), '--profile', 'production', '--offline', '--nocolor'], cwd=tree, env=env)
+    if returncode:
+        tally.failed += 1
+        raise CheckFailed('ansible-lint (production profile) found problems')
+    tally.passed += 1
+
+
+def plugin_names(root):
+    """(type, fully qualified name) for every plugin the collection ships."""
+    found = []
+    plugins_dir = os.path.join(root, 'plugins')
+    for plugin_type in ('modules', 'inventory', 'lookup', 'filter', 'test', 'callback'):
+        directory = os.path.join(plugins_dir, plugin_type)
+        if not os.path.isdir(directory):
+            continue
+        for name in sorted(os.listdir(directory)):
+            if name.endswith('.py') and not name.startswith('_'):
+                ansible_doc_type = 'module' if plugin_type == 'modules' else plugin_type
+                found.append((ansible_doc_type, 'opsbox.veeam_em.' + name[:-3]))
+    return found
+
+
+def check_build(tally):
+    """Build the artifact, check what it leaves out, install it and run ansible-doc on every plugin."""
+    tree = prepare_tree('new')
+    env = line_environment('new')
+    dist = os.path.join(CACHE, 'dist')
+    installed = os.path.join(CACHE, 'installed')
+    shutil.rmtree(dist, ignore_errors=True)
+    shutil.rmtree(installed, ignore_errors=True)
+    returncode, dummy = run([venv_bin('new', 'ansible-galaxy'), 'collection', 'build', '--output-path', dist], cwd=tree, env=env)
+    if returncode:
+        tally.failed += 1
+        raise CheckFailed('ansible-galaxy collection build failed')
+    artifacts = [name for name in os.listdir(dist) if name.endswith('.tar.gz')]
+    artifact = os.path.join(dist, artifacts[0])
+    with tarfile.open(artifact) as archive:
+        members = archive.getnames()
+    leaked = [name for name in members if name.split('/')[0] in ('tests', 'benchmarks', '.ci', '.cache', 'Makefile', 'dist')]
+    if leaked:
+        tally.failed += 1
+        raise CheckFailed('the artifact contains files build_ignore should keep out: %s' % ', '.join(leaked[:10]))
+    tally.passed += 1
+    returncode, dummy = run([venv_bin('new', 'ansible-galaxy'), 'collection', 'install', '--force', '-p', installed, artifact], env=env)
+    if returncode:
+        tally.failed += 1
+        raise CheckFailed('installing the built artifact failed')
+    tally.passed += 1
+    env['ANSIBLE_COLLECTIONS_PATH'] = installed
+    for plugin_type, name in plugin_names(tree):
+        returncode, output = run([venv_bin('new', 'ansible-doc'), '-t', plugin_type, name], env=env, capture=True)
+        if returncode or name.lower() not in output.lower():
+            tally.failed += 1
+            raise CheckFailed('ansible-doc -t %s %s failed from the installed artifact' % (plugin_type, name))
+        tally.passed += 1
+
+
+# ---------------------------------------------------------------------------- commands
+
+def selected_lines(name):
+    """The lines a command runs on."""
+    return list(LINES) if name == 'all' else [name]
+
+
+def command_test(dummy_args):
+    """Everything CI checks, on both lines, stopping at the first failure."""
+    tally = Tally()
+    started = time.time()
+    try:
+        for line in LINES:
+            ensure_venv(line)
+        for line in LINES:
+            check_simulator(line, tally)
+            check_sanity(line, tally)
+            check_units(line, tally)
+            check_integration(line, tally)
+        check_lint(tally)
+        check_build(tally)
+    except CheckFailed as failure:
+        if not tally.failed:
+            tally.failed = 1
+        say('FAILED: %s' % failure)
+        say('make test took %.0f s' % (time.time() - started))
+        print(tally.line())
+        return 1
+    say('make test took %.0f s' % (time.time() - started))
+    print(tally.line())
+    return 0
+
+
+def single_check(function, args, per_line=True):
+    """Run one check (on the selected lines) and print its summary line."""
+    tally = Tally()
+    try:
+        if per_line:
+            for line in selected_lines(args.line):
+                ensure_venv(line)
+                function(line, tally)
+        else:
+            ensure_venv('new')
+            function(tally)
+    except CheckFailed as failure:
+        say('FAILED: %s' % failure)
+        print(tally.line())
+        return 1
+    print(tally.line())
+    return 0
+
+
+def command_simulator(args):
+    """Run the simulator in the foreground (the Makefile's ``simulator`` target)."""
+    try:
+        ensure_venv('low')
+    except CheckFailed as failure:
+        say('FAILED: %s' % failure)
+        return 1
+    env = line_environment('low')
+    env['PYTHONPATH'] = os.path.join(ROOT, 'tests', 'simulator')
+    command = [venv_bin('low', 'python'), '-m', 'em_simulator', 'serve', '--tls',
+               '--state-dir', os.path.join(CACHE, 'simulator'), '--cache-dir', os.path.join(CACHE, 'simulator')] + args.extra
+    say('$ %s' % ' '.join(command))
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+def command_demo(dummy_args):
+    """Start the simulator over HTTPS and answer a real query through it with a playbook."""
+    try:
+        ensure_venv('low')
+        process, ready = start_simulator('low', ['--dataset', 'demo'])
+    except CheckFailed as failure:
+        say('FAILED: %s' % failure)
+        return 1
+    try:
+        say('EM simulator listening on %s (CA bundle %s)' % (ready['url'], ready.get('ca_path')))
+        env = line_environment('low')
+        env.update({
+            'VEEAM_EM_URL': ready['url'], 'VEEAM_EM_CA_PATH': ready.get('ca_path', ''),
+            'VEEAM_EM_USERNAME': ready['username'], 'VEEAM_EM_PASSWORD': ready['password'],
+            'ANSIBLE_STDOUT_CALLBACK': 'default', 'ANSIBLE_CALLBACK_RESULT_FORMAT': 'yaml',
+            'ANSIBLE_LOCALHOST_WARNING': 'false', 'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'false',
+        })
+        returncode, dummy = run([venv_bin('low', 'ansible-playbook'), os.path.join('tests', 'demo', 'simulator_query.yml')], env=env)
+        stats = subprocess.check_output([venv_bin('low', 'python'), '-c', 'import json, ssl, sys, urllib.request; '
+                                         'print(urllib.request.urlopen(sys.argv[1] + "/stats", '
+                                         'context=ssl.create_default_context(cafile=sys.argv[2])).read().decode())',
+                                         ready['admin_url'], ready.get('ca_path', '')], universal_newlines=True)
+        say('simulator counters after the demo: open logon sessions %s, logons %s, logoffs %s'
+            % tuple(json.loads(stats)[key] for key in ('open_sessions', 'logons', 'logoffs')))
+    finally:
+        stop_simulator(process)
+    return returncode
+
+
+def main(argv=None):
+    """Parse the command line and run one command."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest='command')
+    sub.required = True
+    for name in ('venv', 'sanity', 'units', 'integration', 'simulator-tests'):
+        one = sub.add_parser(name)
+        one.add_argument('--line', choices=['low', 'new', 'all'], default='all')
+    for name in ('test', 'lint', 'build', 'demo'):
+        sub.add_parser(name)
+    simulator = sub.add_parser('simulator')
+    simulator.add_argument('extra', nargs=argparse.REMAINDER, help='more simulator options')
+    args = parser.parse_args(argv)
+    checks = {
+        'sanity': check_sanity, 'units': check_units, 'integration': check_integration,
+        'simulator-tests': check_simulator, 'venv': lambda line, tally: None,
+    }
+    if args.command in checks:
+        return single_check(checks[args.command], args)
+    if args.command == 'lint':
+        return single_check(check_lint, args, per_line=False)
+    if args.command == 'build':
+        return single_check(check_build, args, per_line=False)
+    return {'test': command_test, 'simulator': command_simulator, 'demo': command_demo}[args.command](args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
