@@ -6,7 +6,7 @@
 #   make test         everything CI checks, on both ansible-core lines (what .ci/run runs)
 #   make sanity       ansible-test sanity            (LINE=low|new|all, default all)
 #   make units        ansible-test units             (LINE=...)
-#   make integration  ansible-test integration against the simulator (LINE=...)
+#   make integration  ansible-test integration against the simulator (LINE=..., TARGETS="a b" for some)
 #   make simulator-tests  the simulator's own pytest suite (LINE=...)
 #   make lint         ansible-lint, production profile
 #   make build        build the artifact, install it, ansible-doc every plugin

@@ -43,7 +43,7 @@ EXAMPLES = r"""
     url: "{{ veeam_em_url }}"
     username: "{{ veeam_em_username }}"
     password: "{{ veeam_em_password }}"
-    ca_path: /etc/pki/veeam/em-ca.pem
+    ca_path: "{{ veeam_em_ca_path }}"
     job_name: [Daily SQL]
     created_after: 7d
   register: backups
@@ -53,7 +53,7 @@ EXAMPLES = r"""
     url: "{{ veeam_em_url }}"
     username: "{{ veeam_em_username }}"
     password: "{{ veeam_em_password }}"
-    ca_path: /etc/pki/veeam/em-ca.pem
+    ca_path: "{{ veeam_em_ca_path }}"
     latest: true
     is_retry: false
 """

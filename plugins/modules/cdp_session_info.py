@@ -34,7 +34,7 @@ EXAMPLES = r"""
     url: "{{ veeam_em_url }}"
     username: "{{ veeam_em_username }}"
     password: "{{ veeam_em_password }}"
-    ca_path: /etc/pki/veeam/em-ca.pem
+    ca_path: "{{ veeam_em_ca_path }}"
     latest: true
   register: cdp
 """

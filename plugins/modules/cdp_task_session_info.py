@@ -44,7 +44,7 @@ EXAMPLES = r"""
     url: "{{ veeam_em_url }}"
     username: "{{ veeam_em_username }}"
     password: "{{ veeam_em_password }}"
-    ca_path: /etc/pki/veeam/em-ca.pem
+    ca_path: "{{ veeam_em_ca_path }}"
     vm_name: [virt03-ubuntu01]
     created_after: 24h
 
@@ -53,7 +53,7 @@ EXAMPLES = r"""
     url: "{{ veeam_em_url }}"
     username: "{{ veeam_em_username }}"
     password: "{{ veeam_em_password }}"
-    ca_path: /etc/pki/veeam/em-ca.pem
+    ca_path: "{{ veeam_em_ca_path }}"
     latest: true
     result: [Warning, Failed]
 """

@@ -44,7 +44,7 @@ EXAMPLES = r"""
     url: "{{ veeam_em_url }}"
     username: "{{ veeam_em_username }}"
     password: "{{ veeam_em_password }}"
-    ca_path: /etc/pki/veeam/em-ca.pem
+    ca_path: "{{ veeam_em_ca_path }}"
     created_after: 24h
     result: [Failed, Warning]
   register: replication
@@ -54,15 +54,17 @@ EXAMPLES = r"""
     url: "{{ veeam_em_url }}"
     username: "{{ veeam_em_username }}"
     password: "{{ veeam_em_password }}"
-    ca_path: /etc/pki/veeam/em-ca.pem
+    ca_path: "{{ veeam_em_ca_path }}"
     latest: true
     include_tasks: true
   register: newest
 
-- name: Fail when a job's newest run failed
-  ansible.builtin.assert:
-    that: newest.summary.by_result.Failed | default(0) == 0
-    fail_msg: "{{ newest.replica_sessions | selectattr('result', 'equalto', 'Failed') | map(attribute='job_name') | join(', ') }}"
+- name: Show the jobs whose newest run failed, and the VMs that failed in it
+  ansible.builtin.debug:
+    msg: "{{ item.job_name }}: {{ item.tasks | selectattr('result', 'equalto', 'Failed') | map(attribute='vm_name') | join(', ') }}"
+  loop: "{{ newest.replica_sessions | selectattr('result', 'equalto', 'Failed') }}"
+  loop_control:
+    label: "{{ item.name }}"
 """
 
 RETURN = r"""

@@ -50,7 +50,7 @@ EXAMPLES = r"""
     url: "{{ veeam_em_url }}"
     username: "{{ veeam_em_username }}"
     password: "{{ veeam_em_password }}"
-    ca_path: /etc/pki/veeam/em-ca.pem
+    ca_path: "{{ veeam_em_ca_path }}"
     session_type: replica
     result: [Failed, Warning]
     created_after: 24h
@@ -61,7 +61,7 @@ EXAMPLES = r"""
     url: "{{ veeam_em_url }}"
     username: "{{ veeam_em_username }}"
     password: "{{ veeam_em_password }}"
-    ca_path: /etc/pki/veeam/em-ca.pem
+    ca_path: "{{ veeam_em_ca_path }}"
     vm_name: [sql-02, web-01]
     latest: true
 """

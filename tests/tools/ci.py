@@ -356,14 +356,15 @@ def write_integration_config(tree, ready):
 
 
 def check_integration(line, tally):
-    """ansible-test integration: every target, against a simulator started for the run."""
+    """ansible-test integration against a simulator started for the run (every target, or those in $TARGETS)."""
     tree = prepare_tree(line)
     if not os.listdir(os.path.join(tree, 'tests', 'integration', 'targets')):
         raise CheckFailed('there are no integration targets')
     process, ready = start_simulator(line, ['--dataset', 'tiny'], tree=tree)
     try:
         write_integration_config(tree, ready)
-        returncode, output = ansible_test(line, tree, ['integration', '--color', 'no'], tally)
+        targets = os.environ.get('TARGETS', '').split()
+        returncode, output = ansible_test(line, tree, ['integration', '--color', 'no'] + targets, tally)
     finally:
         stop_simulator(process)
     targets = re.findall(r'^Running (\S+) integration test role', output, flags=re.MULTILINE)
@@ -421,12 +422,12 @@ def check_build(tally):
         tally.failed += 1
         raise CheckFailed('the artifact contains files build_ignore should keep out: %s' % ', '.join(leaked[:10]))
     tally.passed += 1
+    env['ANSIBLE_COLLECTIONS_PATH'] = installed
     returncode, dummy = run([venv_bin('new', 'ansible-galaxy'), 'collection', 'install', '--force', '-p', installed, artifact], env=env)
     if returncode:
         tally.failed += 1
         raise CheckFailed('installing the built artifact failed')
     tally.passed += 1
-    env['ANSIBLE_COLLECTIONS_PATH'] = installed
     for plugin_type, name in plugin_names(tree):
         returncode, output = run([venv_bin('new', 'ansible-doc'), '-t', plugin_type, name], env=env, capture=True)
         if returncode or name.lower() not in output.lower():
@@ -506,9 +507,10 @@ def command_simulator(args):
 
 
 def command_demo(dummy_args):
-    """Start the simulator over HTTPS and answer a real query through it with a playbook."""
+    """Start the simulator over HTTPS and run the demo playbook, which uses the modules, against it."""
     try:
         ensure_venv('low')
+        prepare_tree('low')
         process, ready = start_simulator('low', ['--dataset', 'demo'])
     except CheckFailed as failure:
         say('FAILED: %s' % failure)
@@ -522,7 +524,7 @@ def command_demo(dummy_args):
             'ANSIBLE_STDOUT_CALLBACK': 'default', 'ANSIBLE_CALLBACK_RESULT_FORMAT': 'yaml',
             'ANSIBLE_LOCALHOST_WARNING': 'false', 'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'false',
         })
-        returncode, dummy = run([venv_bin('low', 'ansible-playbook'), os.path.join('tests', 'demo', 'simulator_query.yml')], env=env)
+        returncode, dummy = run([venv_bin('low', 'ansible-playbook'), os.path.join('tests', 'demo', 'demo.yml')], env=env)
         stats = subprocess.check_output([venv_bin('low', 'python'), '-c', 'import json, ssl, sys, urllib.request; '
                                          'print(urllib.request.urlopen(sys.argv[1] + "/stats", '
                                          'context=ssl.create_default_context(cafile=sys.argv[2])).read().decode())',
