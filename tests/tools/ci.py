@@ -48,7 +48,8 @@ class CheckFailed(Exception):
 class Tally:
     """Counts test results across every runner so that ``test`` can end with one summary line."""
 
-    PYTEST_SUMMARY = re.compile(r'^=+ (?P<body>.*\d+ (?:passed|failed|skipped|errors?|deselected).*) in [\d.]+s')
+    # pytest's closing line, framed by '=' normally and bare with -q: '121 passed, 3 skipped in 17.41s'
+    PYTEST_SUMMARY = re.compile(r'^(?:=+ )?(?P<body>\d+ (?:passed|failed|skipped|errors?|deselected)[^=]*) in [\d.]+s')
     PYTEST_PART = re.compile(r'(\d+) (passed|failed|skipped|errors?|xfailed|xpassed|deselected)')
 
     def __init__(self):

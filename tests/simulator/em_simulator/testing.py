@@ -1,0 +1,138 @@
+"""Start the real ``serve`` command in a subprocess for test fixtures, and talk to its admin endpoint.
+
+    from em_simulator.testing import start_simulator
+    sim = start_simulator(dataset="tiny", tls=True, now="2026-11-20T12:00:00Z")
+    try:
+        ...  # sim.url, sim.ca_path, sim.username, sim.password
+    finally:
+        sim.stop()
+"""
+
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+
+SIM_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def build_argv(options):
+    """Translate keyword options into ``serve`` arguments: True -> --flag, False -> --no-flag, list -> repeated option."""
+    argv = []
+    for key, value in options.items():
+        if value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif value is False:
+            argv.append("--no-" + key.replace("_", "-"))
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                argv.extend([flag, str(item)])
+        elif isinstance(value, dict):
+            argv.extend([flag, json.dumps(value)])
+        else:
+            argv.extend([flag, str(value)])
+    return argv
+
+
+class SimulatorProcess(object):
+    """Handle on a running simulator subprocess."""
+
+    def __init__(self, proc, info):
+        self.proc = proc
+        self.info = info
+        self.url = info["url"]
+        self.admin_url = info["admin_url"]
+        self.ca_path = info.get("ca_path")
+        self.username = info["username"]
+        self.password = info["password"]
+        self.now = info["now"]
+        self._ctx = None
+        if self.ca_path:
+            self._ctx = ssl.create_default_context(cafile=self.ca_path)
+
+    # -- admin calls -------------------------------------------------------------------------------------------
+    def admin(self, method, path, body=None, params=None):
+        """Call an admin endpoint and return the decoded JSON (raises urllib.error.HTTPError on 4xx/5xx)."""
+        url = self.admin_url + path
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        data = json.dumps(body).encode("utf-8") if body is not None else None
+        req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=120, context=self._ctx) as resp:
+            return json.loads(resp.read().decode("utf-8"))
+
+    def stats(self):
+        return self.admin("GET", "/stats")
+
+    def reset_stats(self):
+        return self.admin("POST", "/stats/reset")
+
+    def set_faults(self, faults=None, **kwargs):
+        """Replace the fault configuration (keys as in README, e.g. fail_next={"count": 2, "status": 503})."""
+        body = dict(faults or {})
+        body.update(kwargs)
+        return self.admin("POST", "/faults", body)
+
+    def clear_faults(self):
+        return self.admin("DELETE", "/faults")
+
+    def configure(self, **switches):
+        return self.admin("POST", "/config", switches)
+
+    def expire_sessions(self):
+        return self.admin("POST", "/sessions/expire")
+
+    def truth(self, what="query", **params):
+        """Ground truth: truth("query", type=..., filter=..., sortDesc=...), truth("latest_tasks", kind=...), truth("counts")."""
+        return self.admin("GET", "/truth/" + what, params=params or None)
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def stop(self, timeout=10):
+        """SIGTERM the server and wait; returns its exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def start_simulator(python=None, timeout=300, stderr=None, **options):
+    """Run ``python -m em_simulator serve`` with ``options`` and return a SimulatorProcess once the ready line arrived."""
+    argv = [python or sys.executable, "-m", "em_simulator", "serve"] + build_argv(options)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = SIM_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, env=env)  # pylint: disable=consider-using-with
+    box = {}
+
+    def read_line():
+        box["line"] = proc.stdout.readline()
+
+    reader = threading.Thread(target=read_line, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    line = box.get("line")
+    if not line:
+        proc.kill()
+        proc.wait()
+        raise RuntimeError("simulator did not become ready (exit code %s, argv %s)" % (proc.returncode, argv))
+    return SimulatorProcess(proc, json.loads(line.decode("utf-8")))
