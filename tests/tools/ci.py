@@ -12,6 +12,7 @@ Only the standard library is used: this file runs under whatever ``python3`` the
 """
 
 import argparse
+import atexit
 import glob
 import hashlib
 import json
@@ -197,7 +198,7 @@ def line_environment(line):
     env['PATH'] = os.path.join(venv_dir(line), 'bin') + os.pathsep + env.get('PATH', '')
     env['VIRTUAL_ENV'] = venv_dir(line)
     env.pop('PYTHONPATH', None)
-    env['ANSIBLE_COLLECTIONS_PATH'] = os.path.join(CACHE, 'tree', line)
+    env['ANSIBLE_COLLECTIONS_PATH'] = tree_root(line)
     env['ANSIBLE_NOCOLOR'] = '1'
     env['ANSIBLE_LINT_SKIP_VERSION_CHECK'] = '1'
     return env
@@ -238,13 +239,28 @@ def tracked_files():
     return files
 
 
+def tree_root(line):
+    """Where this run's copy of the collection for a line lives.
+
+    One folder per driver process, so that two make runs at once (two terminals, or a
+    developer beside CI) never delete each other's tree; it is removed when the run ends.
+    """
+    return os.path.join(CACHE, 'tree', '%s-%d' % (line, os.getpid()))
+
+
+def remove_trees():
+    """Remove the trees this process made."""
+    for line in LINES:
+        shutil.rmtree(tree_root(line), ignore_errors=True)
+
+
 def prepare_tree(line):
-    """Copy the checkout to .cache/tree/<line>/ansible_collections/opsbox/veeam_em.
+    """Copy the checkout to <tree root>/ansible_collections/opsbox/veeam_em.
 
     ansible-test resolves symlinks and refuses a collection that does not physically sit in
-    that layout, so a copy is the reliable way; it is rebuilt on every run.
+    that layout, so a copy is the reliable way; it is rebuilt for every check.
     """
-    target = os.path.join(CACHE, 'tree', line, *COLLECTION_PARTS)
+    target = os.path.join(tree_root(line), *COLLECTION_PARTS)
     shutil.rmtree(target, ignore_errors=True)
     for name in tracked_files():
         destination = os.path.join(target, name)
@@ -564,4 +580,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    atexit.register(remove_trees)
     sys.exit(main())

@@ -1,0 +1,274 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, opsbox.veeam_em contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""EM documents (XML, JSON PascalCase, JSON camelCase) into one canonical shape.
+
+Canonical shape: plain dicts whose keys are EM's PascalCase names (``UID``,
+``VmDisplayName``, ``CreationTimeUTC``), scalars left as the wire gave them, and
+``Links`` always a list of ``{"Rel", "Type", "Href", "Name"}`` dicts.  XML
+attributes and elements land side by side, exactly as EM's JSON does it.  Keys
+this module does not know are kept, with their first letter upper-cased so that
+v12 and v13 spellings meet.
+
+The codec knows nothing about HTTP: it takes bytes and a media type.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+import traceback
+from xml.parsers import expat as _expat
+
+from ansible_collections.opsbox.veeam_em.plugins.module_utils._errors import EMProtocolError
+
+try:
+    import xmltodict
+except ImportError:
+    HAS_XMLTODICT = False
+    XMLTODICT_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_XMLTODICT = True
+    XMLTODICT_IMPORT_ERROR = None
+
+_KNOWN_KEYS = (
+    "UID", "Id", "Name", "Href", "Type", "Links", "Link", "Rel", "Ref", "Refs", "Entities", "Resources",
+    "PagingInfo", "PageNum", "PageSize", "PagesCount", "QueryResult", "EntityReferences", "EntityRef",
+    "JobUid", "JobName", "JobType", "CreationTimeUTC", "EndTimeUTC", "CreationTime", "EndTime", "State",
+    "Result", "Progress", "FailureMessage", "IsRetry", "JobSessionUid", "Reason", "TotalSize", "VmUid",
+    "VmDisplayName", "PolicyUid", "PolicyName", "PolicyType", "PolicySessionUid", "SessionId", "UserName",
+    "SupportedVersions", "SupportedVersion", "EnterpriseManager", "LogonSession", "LogonSessions",
+    "Message", "StatusCode", "Status", "FirstChanceExceptionMessage", "StackTrace", "Error",
+    "BackupJobSession", "BackupJobSessions", "ReplicaJobSession", "ReplicaJobSessions",
+    "BackupTaskSession", "BackupTaskSessions", "ReplicaTaskSession", "ReplicaTaskSessions",
+    "CdpReplicaSession", "CdpReplicaSessions", "CdpReplicaTaskSession", "CdpReplicaTaskSessions",
+)
+_CANONICAL = dict((key.lower(), key) for key in _KNOWN_KEYS)
+_LINK_FIELDS = ("Rel", "Type", "Href", "Name")
+# Children of these XML elements are lists even when only one is present.
+_XML_LIST_PARENTS = frozenset(("Links", "Refs", "EntityReferences", "SupportedVersions", "LogonSessions"))
+_DOCTYPE = re.compile(br"<!DOCTYPE", re.IGNORECASE)
+# Wire keys seen so far -> canonical key; bounded so that a hostile document cannot grow it without limit.
+_KEY_CACHE = {}
+_KEY_CACHE_LIMIT = 4096
+
+
+def canonical_key(key):
+    """Map a wire key in any casing to its canonical PascalCase spelling."""
+    known = _KEY_CACHE.get(key)
+    if known is not None:
+        return known
+    known = _CANONICAL.get(key.lower())
+    if known is None:
+        name = key.rsplit(":", 1)[1] if ":" in key else key  # a namespace prefix the XML parser left on
+        known = name[:1].upper() + name[1:]
+    if len(_KEY_CACHE) < _KEY_CACHE_LIMIT:
+        _KEY_CACHE[key] = known
+    return known
+
+
+def _canonical_links(value):
+    if isinstance(value, dict):
+        inner = next(iter(value.values())) if len(value) == 1 else None
+        if isinstance(inner, (list, dict)):
+            value = inner  # XML <Links><Link/></Links>, or a {"link": [...]} wrapper
+        if isinstance(value, dict):
+            value = [value]
+    links = []
+    for item in value or ():
+        if not isinstance(item, dict):
+            continue
+        canon = dict((canonical_key(k), v) for k, v in item.items())
+        links.append(dict((field, canon.get(field)) for field in _LINK_FIELDS))
+    return links
+
+
+def canonicalize(value):
+    """Recursively rename keys to canonical spelling and normalise ``Links``."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key.startswith("xmlns") or key.startswith("@xmlns"):
+                continue
+            name = canonical_key(key)
+            out[name] = _canonical_links(item) if name == "Links" else canonicalize(item)
+        return out
+    if isinstance(value, list):
+        return [canonicalize(item) for item in value]
+    return value
+
+
+class _NoDoctypeExpat:
+    """Expat factory for xmltodict that refuses any DOCTYPE (and so any entity or DTD trick)."""
+
+    @staticmethod
+    def ParserCreate(*args, **kwargs):  # pylint: disable=invalid-name
+        parser = _expat.ParserCreate(*args, **kwargs)
+
+        def _refuse(*_args):
+            raise ValueError("DOCTYPE declarations are not accepted")
+        parser.StartDoctypeDeclHandler = _refuse
+        return parser
+
+
+def _force_list(path, key, _value):
+    parent = path[-1][0] if path else None
+    if parent in _XML_LIST_PARENTS:
+        return True
+    return len(path) >= 2 and path[-2][0] == "Entities"
+
+
+def decode_xml(body):
+    """Parse an XML body into ``(root element name, canonical dict)``."""
+    if not HAS_XMLTODICT:
+        raise EMProtocolError("the Python library xmltodict is required to read XML answers", hint="install xmltodict or set wire_format=json")
+    if _DOCTYPE.search(body):
+        raise EMProtocolError("refusing an XML answer that carries a DOCTYPE declaration (entity expansion is disabled)",
+                              hint="Enterprise Manager never sends DTDs; check that url points at EM")
+    try:
+        parsed = xmltodict.parse(body, attr_prefix="", cdata_key="#text", disable_entities=True,
+                                 force_list=_force_list, expat=_NoDoctypeExpat)
+    except Exception as exc:  # pylint: disable=broad-except
+        raise EMProtocolError("the answer is not well-formed XML (%s)" % (exc,))
+    if not isinstance(parsed, dict) or len(parsed) != 1:
+        raise EMProtocolError("the XML answer has no single root element")
+    root, content = next(iter(parsed.items()))
+    root = canonical_key(root)
+    if content is None:
+        content = {}
+    elif not isinstance(content, dict):
+        content = {"#text": content}
+    return root, canonicalize(content)
+
+
+def decode_json(body):
+    """Parse a JSON body (BOM tolerated) into ``(None, canonical dict)``."""
+    try:
+        text = body.decode("utf-8-sig") if isinstance(body, bytes) else body.lstrip(u"\ufeff")
+        parsed = json.loads(text)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise EMProtocolError("the answer is not valid JSON (%s)" % (exc,))
+    if not isinstance(parsed, dict):
+        raise EMProtocolError("the JSON answer is not an object")
+    return None, canonicalize(parsed)
+
+
+def sniff_format(body, content_type=None):
+    """``"xml"``, ``"json"``, ``"html"`` or None, from the media type and then from the first bytes."""
+    ctype = (content_type or "").split(";", 1)[0].strip().lower()
+    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if ctype == "text/html" or head.startswith(b"<!doctype html") or head.startswith(b"<html"):
+        return "html"
+    if ctype.endswith("json"):
+        return "json"
+    if ctype.endswith("xml"):
+        return "xml"
+    if head.startswith(b"<"):
+        return "xml"
+    if head.startswith(b"{") or head.startswith(b"["):
+        return "json"
+    return None
+
+
+def decode(body, content_type=None):
+    """Decode an EM answer of either format into ``(root name or None, canonical dict)``."""
+    kind = sniff_format(body, content_type)
+    if kind == "xml":
+        return decode_xml(body)
+    if kind == "json":
+        return decode_json(body)
+    if kind == "html":
+        raise EMProtocolError("the server answered with an HTML page, not an Enterprise Manager document")
+    raise EMProtocolError("the answer is neither XML nor JSON")
+
+
+def _as_list(value):
+    """Unwrap EM's collection wrappers down to the list of records.
+
+    XML gives ``{"ReplicaTaskSession": [...]}``, v12 JSON ``{"ReplicaTaskSessions": [...]}``,
+    v13 JSON the same in camelCase; plain lists and nulls occur too.
+    """
+    while isinstance(value, dict) and len(value) == 1:
+        inner = next(iter(value.values()))
+        if not isinstance(inner, (dict, list)) and inner is not None:
+            break
+        value = inner
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, dict)]
+    return [value]
+
+
+def _int_or_none(value):
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise EMProtocolError("PagingInfo carries a non-numeric value %r" % (value,))
+
+
+def query_records(doc):
+    """Records of a ``QueryResult`` (entities and references alike), in server order."""
+    records = []
+    entities = doc.get("Entities")
+    if isinstance(entities, dict):
+        for wrapper in entities.values():
+            records.extend(_as_list(wrapper))
+    records.extend(_as_list(doc.get("Refs")))
+    return records
+
+
+def paging_info(doc):
+    """``{"PageNum", "PageSize", "PagesCount"}`` as ints from a QueryResult, or None when absent."""
+    info = doc.get("PagingInfo")
+    if not isinstance(info, dict):
+        return None
+    return {
+        "PageNum": _int_or_none(info.get("PageNum")),
+        "PageSize": _int_or_none(info.get("PageSize")),
+        "PagesCount": _int_or_none(info.get("PagesCount")),
+    }
+
+
+def collection_records(doc):
+    """Records of a plain collection (``EntityReferences`` or a ``...?format=Entity`` list)."""
+    records = []
+    for value in doc.values():
+        records.extend(_as_list(value))
+    return records
+
+
+def error_message(body, content_type=None):
+    """EM's own ``Message`` from an Error document, or None when the body is something else."""
+    if not body:
+        return None
+    try:
+        _root, doc = decode(body, content_type)
+    except EMProtocolError:
+        return None
+    message = doc.get("Message")
+    if isinstance(message, str) and message.strip():
+        return message.strip()
+    detail = doc.get("FirstChanceExceptionMessage")
+    if isinstance(detail, str) and detail.strip():
+        return detail.strip()
+    return None
+
+
+def href_id(href):
+    """The last path segment of an ``Href`` (the ``{ID}`` of ``.../logonSessions/{ID}?format=Entity``)."""
+    if not href:
+        return None
+    return href.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or None
+
+
+def is_entry_document(root, doc):
+    """True for the answer EM gives at ``GET /api/``: an ``EnterpriseManager`` document."""
+    if root is not None:
+        return root == "EnterpriseManager"
+    return "SupportedVersions" in doc
