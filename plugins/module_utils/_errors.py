@@ -76,7 +76,8 @@ class EMError(Exception):
         if self.em_message:
             text = "%s; Enterprise Manager says: %s" % (text, self.em_message)
         if self.hint:
-            text = "%s. Hint: %s" % (text, self.hint)
+            # EM's own messages usually end with a full stop already.
+            text = "%s%s Hint: %s" % (text, "" if text.endswith(".") else ".", self.hint)
         return text
 
     def __repr__(self):

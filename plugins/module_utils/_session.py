@@ -126,9 +126,13 @@ class EMSession:
     def logged_on(self):
         return self._token is not None
 
+    @staticmethod
+    def _error_for(response):
+        return error_for_status(response.status, response.method, response.path,
+                                _codec.error_message(response.body, response.content_type))
+
     def _raise_for(self, response):
-        raise error_for_status(response.status, response.method, response.path,
-                               _codec.error_message(response.body, response.content_type))
+        raise self._error_for(response)
 
     def _decode(self, response):
         try:
@@ -150,6 +154,10 @@ class EMSession:
                     root, doc = None, {}
                 if _codec.is_entry_document(root, doc):
                     return
+        if response.status == 429 or response.status >= 500:
+            # Still unavailable after the retries: say so, rather than send the operator looking
+            # for a wrong port because a busy EM answered its entry point with an error.
+            raise self._error_for(response)
         raise EMProtocolError("%s is not an Enterprise Manager REST API: %s" % (base, describe_non_em(response, base)),
                               response.method, response.path, response.status,
                               hint="Enterprise Manager's REST API is https://<em-host>:%d/api/" % EM_PORT)

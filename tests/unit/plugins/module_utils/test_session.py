@@ -174,6 +174,20 @@ def test_probe_says_what_it_found(body, headers, expected):
     assert expected in str(info.value) and "9398" in str(info.value)
 
 
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_probe_reports_an_unavailable_em_as_such_not_as_a_wrong_url(status):
+    class Busy(FakeTransport):
+        def request(self, method, path, headers=None, params=None, retry=True):
+            body = ('<Error Message="Service is busy." StatusCode="%d"/>' % status).encode()
+            return Response(status, {"Content-Type": "application/xml"}, body, method, "/api/")
+    with pytest.raises(EMProtocolError) as info:
+        EMSession(Busy(), "u", "p").probe()
+    text = str(info.value)
+    assert "is not an Enterprise Manager REST API" not in text
+    assert "HTTP %d" % status in text and "Service is busy." in text
+    assert ".." not in text
+
+
 def test_logoff_never_raises():
     class Broken(FakeTransport):
         def request(self, method, path, headers=None, params=None, retry=True):
