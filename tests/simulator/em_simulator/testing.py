@@ -10,11 +10,14 @@
 
 import json
 import os
+import shutil
 import signal
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -97,7 +100,10 @@ class SimulatorProcess(object):
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def stop(self, timeout=10):
-        """SIGTERM the server and wait; returns its exit code."""
+        """SIGTERM the server and wait; returns its exit code (None for a server this process did not start)."""
+        if self.proc is None:
+            terminate_pid(self.info["pid"], timeout)
+            return None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -136,3 +142,66 @@ def start_simulator(python=None, timeout=300, stderr=None, **options):
         proc.wait()
         raise RuntimeError("simulator did not become ready (exit code %s, argv %s)" % (proc.returncode, argv))
     return SimulatorProcess(proc, json.loads(line.decode("utf-8")))
+
+
+def pid_alive(pid):
+    """Whether a process with this pid exists."""
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def terminate_pid(pid, timeout=10):
+    """SIGTERM a simulator this process did not start, and wait for it to go."""
+    if not pid_alive(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + timeout
+    while pid_alive(pid) and time.time() < deadline:
+        time.sleep(0.05)
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+class SharedSimulators(object):
+    """Simulators shared by the tests of one pytest process, also under pytest-forked.
+
+    ansible-test runs every unit test in a forked child (pytest-forked). A session-scoped fixture
+    is then set up again in each child and never torn down, so a plain session fixture leaves one
+    server behind per test (hundreds per run). This registry keeps the ready line of each started
+    simulator in a folder named after the process that created the registry -- the pytest worker,
+    which outlives the forks: a child reuses a live simulator, and the worker stops them all from
+    ``pytest_sessionfinish``. Under plain pytest it behaves like a session fixture.
+    """
+
+    def __init__(self, label):
+        self.owner = os.getpid()
+        self.directory = os.path.join(tempfile.gettempdir(), "em-simulators-%s-%d" % (label, self.owner))
+
+    def get(self, key, **options):
+        """The simulator registered as ``key``, started with ``options`` if there is no live one."""
+        os.makedirs(self.directory, exist_ok=True)
+        path = os.path.join(self.directory, key + ".json")
+        if os.path.exists(path):
+            with open(path) as handle:
+                info = json.load(handle)
+            if pid_alive(info["pid"]):
+                return SimulatorProcess(None, info)
+        process = start_simulator(**options)
+        info = dict(process.info, pid=process.proc.pid)
+        with open(path + ".tmp", "w") as handle:
+            json.dump(info, handle)
+        os.rename(path + ".tmp", path)
+        return process
+
+    def stop_all(self):
+        """Stop every simulator of the registry; does nothing outside the process that created it."""
+        if os.getpid() != self.owner or not os.path.isdir(self.directory):
+            return
+        for name in os.listdir(self.directory):
+            if name.endswith(".json"):
+                with open(os.path.join(self.directory, name)) as handle:
+                    terminate_pid(json.load(handle)["pid"])
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -28,12 +28,23 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "simulator: talks to the EM simulator (tests/simulator) over HTTPS")
 
 
+if SIMULATOR_ROOT not in sys.path:
+    sys.path.insert(0, SIMULATOR_ROOT)
+from em_simulator import testing  # pylint: disable=import-error,wrong-import-position
+
+# ansible-test forks every unit test: simulators are shared through this registry, never a plain
+# session fixture (which would leave one server per test behind). See SharedSimulators.
+SHARED = testing.SharedSimulators("module-utils")
+
+
+def pytest_sessionfinish(session):  # pylint: disable=unused-argument
+    """Stop the simulators this pytest process started (a no-op in forked children)."""
+    SHARED.stop_all()
+
+
 @pytest.fixture(scope="session")
 def em_simulator_testing():
     """The simulator's ``em_simulator.testing`` helper module."""
-    if SIMULATOR_ROOT not in sys.path:
-        sys.path.insert(0, SIMULATOR_ROOT)
-    from em_simulator import testing  # pylint: disable=import-error
     return testing
 
 
@@ -48,14 +59,11 @@ def start(em_simulator_testing, **options):
 
 
 @pytest.fixture(scope="session")
-def sim(em_simulator_testing):
+def sim():
     """One simulator for the whole test session (the ``tiny`` data set)."""
     users = [u"%s:%s:%s" % user for user in (RESTORE_OPERATOR, UPN_USER)]
-    process = start(em_simulator_testing, user=users)
-    try:
-        yield process
-    finally:
-        process.stop()
+    options = dict(dataset="tiny", tls=True, port=0, fault_seed=7, now="2026-11-20T12:00:00Z", user=users)
+    return SHARED.get("tiny", **options)
 
 
 @pytest.fixture

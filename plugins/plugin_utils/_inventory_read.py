@@ -1,0 +1,360 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, opsbox.veeam_em contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Read what the inventory needs from Enterprise Manager: two strategies, one answer.
+
+A VM (identified by backup server name and VM name) has, per source, a *last result*:
+the result of its newest task session created in the window, across jobs and retries.
+Besides it the inventory keeps the newest completed and the newest successful task
+session of the window.
+
+``full_scan`` reads every task session of the window. ``fast`` reads the same answer
+with far fewer records:
+
+1. the job (CDP: policy) sessions that overlap the window (ended in it or still running);
+2. per job, its sessions from the newest one down to the newest *full run* (not a retry,
+   finished, and either Success/Warning or without a failure message, i.e. not stopped
+   part-way), and the task sessions of exactly those sessions;
+3. per job that has older sessions in the window, one query for the task sessions of
+   the job whose VM is NOT among the VMs already seen in that job (VMs removed from the
+   job, or missing from its recent runs), so nothing of the window is lost;
+4. per VM whose newest completed or newest successful task session is still unknown,
+   the completed task sessions older than what step 2 read.
+
+Every step filters on the server (``JobSessionUid``/``JobUid``/``VmDisplayName`` groups
+ORed into one request up to :data:`MAX_FILTER_LENGTH`), so the answer equals a full
+scan's. The planning steps are pure functions, tested without a server.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from ansible_collections.opsbox.veeam_em.plugins.module_utils._query import build_filter, predicate
+
+# Longest percent-encoded filter sent in one request. HTTP.sys (which serves EM) refuses
+# request lines beyond 16 KB by default (MaxFieldLength / MaxRequestBytes); this leaves room
+# for the rest of the URL. About 300 VM names of average length fit in one exclusion list.
+MAX_FILTER_LENGTH = 12000
+
+STRATEGIES = ("fast", "full_scan")
+
+
+class Source:
+    """One kind of task session the inventory reads, and the names it goes by."""
+
+    def __init__(self, name, session_type, task_type, parent_key, job_key, job_name_key, job_filter, task_job_field):
+        self.name = name
+        self.session_type = session_type
+        self.task_type = task_type
+        self.parent_key = parent_key          # task fact naming its session
+        self.job_key = job_key                # session fact naming its job / policy
+        self.job_name_key = job_name_key
+        self.job_filter = job_filter          # session filter field for job names
+        self.task_job_field = task_job_field  # task filter field for the job uid (None for CDP)
+
+    @property
+    def parent_field(self):
+        return "PolicySessionUid" if self.parent_key == "policy_session_uid" else "JobSessionUid"
+
+    def __repr__(self):
+        return "Source(%r)" % self.name
+
+
+SOURCES = {
+    "replica": Source("replica", "ReplicaJobSession", "ReplicaTaskSession", "job_session_uid", "job_uid", "job_name",
+                      "JobName", "JobUid"),
+    "backup": Source("backup", "BackupJobSession", "BackupTaskSession", "job_session_uid", "job_uid", "job_name",
+                     "JobName", "JobUid"),
+    "cdp": Source("cdp", "CdpReplicaSession", "CdpReplicaTaskSession", "policy_session_uid", "policy_uid",
+                  "policy_name", "PolicyName", None),
+}
+
+
+class Window:
+    """The time window ``[since, until]`` (aware datetimes) and what limits the read."""
+
+    def __init__(self, since, until, backup_servers=None, jobs=None):
+        self.since = since
+        self.until = until
+        self.backup_servers = list(backup_servers or [])
+        self.jobs = list(jobs or [])
+
+
+# ------------------------------------------------------------------------------ pure planning
+
+def vm_key(task):
+    """Identity of a VM: (backup server name, VM name), as EM reports them."""
+    return (task.get("backup_server_name"), task.get("vm_name"))
+
+
+def is_running(record):
+    """True while a session or task session has not finished."""
+    return record.get("end_time") is None or record.get("state") not in ("Completed", "Stopped")
+
+
+def is_full_run(session):
+    """A finished, non-retry session that processed every VM its job held (not stopped part-way)."""
+    if session.get("is_retry") or is_running(session):
+        return False
+    return session.get("result") in ("Success", "Warning") or not session.get("failure_message")
+
+
+def newest_first(records):
+    """Records sorted newest first by creation time (uid breaks ties so the order is stable)."""
+    return sorted(records, key=lambda item: (item.get("creation_time") or "", item.get("uid") or ""), reverse=True)
+
+
+def session_filter(source, window):
+    """(predicates, raw filter) for the job/policy sessions that can hold task sessions of the window.
+
+    A task session is created between its session's start and end, so exactly the sessions
+    that ended at or after ``since`` (or have not ended) can hold one.
+    """
+    predicates = [("CreationTime", "<=", window.until)]
+    if window.backup_servers:
+        predicates.append(("BackupServerName", "==", window.backup_servers))
+    if window.jobs:
+        predicates.append((source.job_filter, "==", window.jobs))
+    raw = "%s,%s" % (predicate(source.session_type, "EndTime", ">=", window.since),
+                     predicate(source.session_type, "State", "!=", "Stopped"))
+    return predicates, raw
+
+
+def task_predicates(source, window):
+    """Predicates every task session query carries: the window, and the server / job limits."""
+    predicates = [("CreationTime", ">=", window.since), ("CreationTime", "<=", window.until)]
+    if window.backup_servers:
+        predicates.append(("BackupServerName", "==", window.backup_servers))
+    if window.jobs and source.task_job_field:
+        predicates.append(("JobName", "==", window.jobs))
+    return predicates
+
+
+def plan_sessions(sessions, source):
+    """Split each job's sessions (newest first) into those to read now and the older rest.
+
+    Returns ``{job: {"read": [session, ...], "rest": [session, ...], "cutoff": creation time
+    of the oldest read session or None when nothing older is left}}``.
+    """
+    by_job = {}
+    for session in newest_first(sessions):
+        by_job.setdefault(session.get(source.job_key), []).append(session)
+    plan = {}
+    for job, items in by_job.items():
+        read = []
+        for session in items:
+            read.append(session)
+            if is_full_run(session):
+                break
+        rest = items[len(read):]
+        plan[job] = {"read": read, "rest": rest, "cutoff": read[-1].get("creation_time") if rest else None}
+    return plan
+
+
+def _encoded_length(text):
+    return len(quote(text, safe=""))
+
+
+def pack_groups(resource, groups, common, budget=MAX_FILTER_LENGTH):
+    """Pack OR-groups of predicates into as few raw filters as the URL budget allows.
+
+    *groups* is a list of predicate lists (each ANDed); a raw filter ORs whole groups.
+    Returns a list of raw filter strings; a group alone over the budget still gets a
+    request of its own (callers keep groups small enough, see :func:`plan_fallback`).
+    """
+    base = _encoded_length(build_filter(resource, common) or "") + 3
+    filters = []
+    current = []
+    size = base
+    for group in groups:
+        text = "(%s)" % ";".join(predicate(resource, *item) for item in group)
+        length = _encoded_length(text) + 3
+        if current and size + length > budget:
+            filters.append(",".join(current))
+            current, size = [], base
+        current.append(text)
+        size += length
+    if current:
+        filters.append(",".join(current))
+    return filters
+
+
+def session_groups(source, sessions):
+    """One OR-group per session: its task sessions."""
+    return [[(source.parent_field, "==", session["uid"])] for session in sessions]
+
+
+def plan_fallback(source, plan, known, budget=MAX_FILTER_LENGTH):
+    """OR-groups for the task sessions of older runs of VMs not seen in a job's recent runs.
+
+    *known* maps job -> set of VM names read for that job. A job whose list of known
+    names would not fit in one request asks for its whole older history instead
+    (``CreationTime < cutoff``); the caller drops the known VMs from the answer.
+    """
+    groups = []
+    for job in sorted(plan, key=str):
+        entry = plan[job]
+        if not entry["rest"]:
+            continue
+        if source.task_job_field:
+            base = [(source.task_job_field, "==", job)]
+        else:
+            base = [(source.parent_field, "==", [session["uid"] for session in entry["rest"]])]
+        names = sorted(name for name in known.get(job, ()) if name is not None)
+        group = base + ([("VmDisplayName", "!=", names)] if names else [])
+        text = ";".join(predicate(source.task_type, *item) for item in group)
+        if _encoded_length(text) > budget - 200:
+            group = base + [("CreationTime", "<", entry["cutoff"])]
+        groups.append(group)
+    return groups
+
+
+def summarize(tasks):
+    """Per VM: its newest, newest completed and newest successful task session.
+
+    Returns ``{vm_key: {"newest": task, "completed": task or None, "success": task or None}}``.
+    """
+    summary = {}
+    seen = set()
+    for task in newest_first(tasks):
+        uid = task.get("uid")
+        if uid in seen:
+            continue
+        seen.add(uid)
+        entry = summary.setdefault(vm_key(task), {"newest": task, "completed": None, "success": None})
+        if entry["completed"] is None and not is_running(task):
+            entry["completed"] = task
+        if entry["success"] is None and task.get("result") == "Success" and not is_running(task):
+            entry["success"] = task
+    return summary
+
+
+def reduce_tasks(tasks):
+    """The task sessions the inventory is built from: at most three per VM, newest first."""
+    kept = {}
+    for entry in summarize(tasks).values():
+        for task in (entry["newest"], entry["completed"], entry["success"]):
+            if task is not None:
+                kept[task["uid"]] = task
+    return newest_first(kept.values())
+
+
+def plan_history(source, tasks, plan, known, sessions_by_uid):
+    """Per backup server, OR-groups for VMs whose newest completed or successful task session is unknown.
+
+    Everything of a VM newer than the latest cutoff among the incomplete jobs it was seen
+    in has been read; older completed task sessions are asked for.
+    """
+    bounds = {}
+    for job, entry in plan.items():
+        if entry["cutoff"] is None:
+            continue
+        server = entry["read"][0].get("backup_server_name")
+        for name in known.get(job, ()):
+            key = (server, name)
+            if bounds.get(key) is None or entry["cutoff"] > bounds[key]:
+                bounds[key] = entry["cutoff"]
+    groups = {}
+    for key, entry in summarize(tasks).items():
+        if entry["completed"] is not None and entry["success"] is not None:
+            continue
+        bound = bounds.get(key)
+        if bound is None:
+            continue
+        groups.setdefault(key[0], []).append([("VmDisplayName", "==", key[1]), ("CreationTime", "<", bound)])
+    return dict((server, sorted(items, key=lambda group: str(group[0][2]))) for server, items in groups.items())
+
+
+# ------------------------------------------------------------------------------ reading
+
+class Reader:
+    """Runs the queries of one source through an open :class:`EMClient` and counts them."""
+
+    def __init__(self, client, source, window):
+        self.client = client
+        self.source = source
+        self.window = window
+        self.queries = 0
+        self.records = 0
+
+    def _query(self, resource, predicates, raw_filter=None, sort=None):
+        self.queries += 1
+        for record in self.client.query(resource, predicates, raw_filter=raw_filter, sort=sort):
+            self.records += 1
+            yield record
+
+    def sessions(self):
+        predicates, raw = session_filter(self.source, self.window)
+        return list(self._query(self.source.session_type, predicates, raw, sort="-CreationTime"))
+
+    def tasks_in_groups(self, groups, extra=()):
+        common = task_predicates(self.source, self.window) + list(extra)
+        found = []
+        for raw in pack_groups(self.source.task_type, groups, common):
+            found.extend(self._query(self.source.task_type, common, raw))
+        return found
+
+    def all_tasks(self):
+        return list(self._query(self.source.task_type, task_predicates(self.source, self.window)))
+
+
+def _job_of(source, task, sessions_by_uid):
+    session = sessions_by_uid.get(task.get(source.parent_key))
+    return session.get(source.job_key) if session else None
+
+
+def read_full_scan(reader):
+    """Every task session of the window."""
+    sessions = reader.sessions()
+    return sessions, reader.all_tasks()
+
+
+def read_fast(reader):
+    """The newest runs of each job, then only what is still unknown (see the module docstring)."""
+    source = reader.source
+    sessions = reader.sessions()
+    sessions_by_uid = dict((session["uid"], session) for session in sessions)
+    plan = plan_sessions(sessions, source)
+    to_read = [session for entry in plan.values() for session in entry["read"]]
+    tasks = reader.tasks_in_groups(session_groups(source, to_read))
+
+    known = {}
+    for task in tasks:
+        known.setdefault(_job_of(source, task, sessions_by_uid), set()).add(task.get("vm_name"))
+    for task in reader.tasks_in_groups(plan_fallback(source, plan, known)):
+        if task.get("vm_name") not in known.get(_job_of(source, task, sessions_by_uid), ()):
+            tasks.append(task)
+
+    for server, groups in sorted(plan_history(source, tasks, plan, known, sessions_by_uid).items(),
+                                 key=lambda item: str(item[0])):
+        extra = [("State", "==", "Completed")] + ([("BackupServerName", "==", server)] if server else [])
+        tasks.extend(reader.tasks_in_groups(groups, extra=extra))
+    return sessions, tasks
+
+
+def read_source(client, source_name, window, strategy="fast"):
+    """Read one source; returns ``{"sessions": [...], "tasks": [...], "queries": n, "records": n}``.
+
+    Only what the inventory is built from is returned: the reduced task sessions
+    (:func:`reduce_tasks`) and the sessions they belong to.
+    """
+    source = SOURCES[source_name]
+    reader = Reader(client, source, window)
+    if strategy == "full_scan":
+        sessions, tasks = read_full_scan(reader)
+    else:
+        sessions, tasks = read_fast(reader)
+    sessions_by_uid = dict((session["uid"], session) for session in sessions)
+    if window.jobs and not source.task_job_field:
+        # CDP task sessions cannot be filtered by policy name: keep those of the selected policies.
+        tasks = [task for task in tasks if task.get(source.parent_key) in sessions_by_uid]
+    reduced = reduce_tasks(tasks)
+    wanted = set(task.get(source.parent_key) for task in reduced)
+    return {
+        "sessions": [session for session in sessions if session["uid"] in wanted],
+        "tasks": reduced,
+        "queries": reader.queries,
+        "records": reader.records,
+    }

@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, opsbox.veeam_em contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Both strategies against the simulator's ground truth, over HTTPS, on several data sets."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ansible_collections.opsbox.veeam_em.plugins.module_utils._times import format_fact_time, parse_timestamp
+from ansible_collections.opsbox.veeam_em.plugins.module_utils.client import EMClient
+from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._inventory_build import build_inventory
+from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._inventory_read import (
+    Window, read_source, summarize,
+)
+
+from .conftest import check_closed
+
+pytestmark = pytest.mark.simulator
+KINDS = ("replica", "cdp", "backup")
+
+
+def read(sim, kind, window, strategy, **kwargs):
+    with EMClient(sim.url, sim.username, sim.password, ca_path=sim.ca_path, **kwargs) as client:
+        return read_source(client, kind, window, strategy)
+
+
+def window_of(sim, days, **kwargs):
+    until = parse_timestamp(sim.now)
+    return Window(until - timedelta(days=days), until, **kwargs)
+
+
+def truth_newest(sim, kind, window):
+    rows = sim.truth("latest_tasks", kind=kind, since=format_fact_time(window.since), until=format_fact_time(window.until))
+    return dict(((row["BackupServerName"], row["VmDisplayName"]), row["UID"]) for row in rows)
+
+
+def newest_of(part):
+    return dict((key, entry["newest"]["uid"]) for key, entry in summarize(part["tasks"]).items())
+
+
+@pytest.mark.parametrize("dataset", ["tiny", "demo", "mixed"])
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("days", [1, 2.5, 7, 40])
+def test_both_strategies_equal_truth(simulators, dataset, kind, days):
+    sim = simulators(dataset)
+    window = window_of(sim, days)
+    expected = truth_newest(sim, kind, window)
+    fast = read(sim, kind, window, "fast")
+    full = read(sim, kind, window, "full_scan")
+    assert expected, "the data set has no %s task sessions in the window" % kind
+    assert newest_of(full) == expected
+    assert newest_of(fast) == expected
+    # Not only the newest task sessions: the whole inventory is the same.
+    now = window.until
+    assert build_inventory({kind: fast}, now, str) == build_inventory({kind: full}, now, str)
+    check_closed(sim)
+
+
+@pytest.mark.parametrize("dataset", ["demo", "mixed"])
+def test_fast_reads_less_than_full_scan(simulators, dataset):
+    sim = simulators(dataset)
+    window = window_of(sim, 7)
+    fast = read(sim, "replica", window, "fast")
+    full = read(sim, "replica", window, "full_scan")
+    assert fast["records"] < full["records"] / 2, (fast["records"], full["records"])
+
+
+def test_data_sets_hold_the_hard_cases(simulators):
+    """The comparisons above mean something only if the data holds the cases the fast strategy must handle."""
+    sim = simulators("mixed")
+    sessions = sim.truth("query", type="ReplicaJobSession")
+    assert any(row["IsRetry"] for row in sessions)
+    assert any(row["FailureMessage"] for row in sessions), "no run stopped part-way"
+    assert any(row["EndTimeUTC"] is None for row in sessions), "no running session"
+    latest = sim.truth("latest_tasks", kind="replica")
+    names = [row["VmDisplayName"] for row in latest]
+    assert len(names) != len(set(names)), "no VM name on two backup servers"
+    assert any("{{" in name for name in names)
+    jobs_of_vm = {}
+    for row in sim.truth("query", type="ReplicaTaskSession"):
+        jobs_of_vm.setdefault((row["BackupServerName"], row["VmDisplayName"]), set()).add(row["JobUid"])
+    assert any(len(jobs) > 1 for jobs in jobs_of_vm.values()), "no VM in two jobs"
+
+
+def test_backup_server_and_job_limits(simulators):
+    sim = simulators("demo")
+    everything = window_of(sim, 7)
+    expected = truth_newest(sim, "replica", everything)
+    server = sorted(expected)[0][0]
+    limited = window_of(sim, 7, backup_servers=[server])
+    for strategy in ("fast", "full_scan"):
+        part = read(sim, "replica", limited, strategy)
+        assert newest_of(part) == dict((key, uid) for key, uid in expected.items() if key[0] == server)
+    job = read(sim, "replica", everything, "full_scan")["sessions"][0]["job_name"]
+    by_job = window_of(sim, 7, jobs=[job])
+    fast = read(sim, "replica", by_job, "fast")
+    full = read(sim, "replica", by_job, "full_scan")
+    assert fast["tasks"] and newest_of(fast) == newest_of(full)
+    assert set(session["job_name"] for session in fast["sessions"]) == {job}
+    check_closed(sim)
+
+
+def test_small_pages_and_json_give_the_same_answer(simulators):
+    sim = simulators("tiny")
+    window = window_of(sim, 3)
+    expected = truth_newest(sim, "replica", window)
+    part = read(sim, "replica", window, "fast", page_size=7, wire_format="json", concurrency=1)
+    assert newest_of(part) == expected
+    check_closed(sim)
