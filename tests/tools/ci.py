@@ -293,7 +293,7 @@ def check_sanity(line, tally):
         raise CheckFailed('tests/sanity/ignore-*.txt has entries; this project keeps none: fix the code instead')
     install_get_pip_stand_in(line)
     returncode, output = ansible_test(line, tree, ['sanity'] + SANITY_ARGS, tally)
-    ran = re.findall(r"^Running sanity test '([^']+)'", output, flags=re.MULTILINE)
+    ran = re.findall(r"""^Running sanity test ['"]([^'"]+)['"]""", output, flags=re.MULTILINE)
     if returncode:
         tally.passed += max(len(ran) - 1, 0)
         tally.failed += 1
@@ -321,6 +321,16 @@ def check_simulator(line, tally):
     tally.add_pytest_output(output)
     if returncode:
         raise CheckFailed('the simulator tests failed on Python %s' % LINES[line]['python'])
+
+
+def check_report_browser(line, tally):
+    """The compliance report as a person sees it: the playbook, then headless Chromium (installed when missing)."""
+    env = line_environment(line)
+    command = [venv_bin(line, 'python'), '-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests/report_browser']
+    returncode, output = run(command, env=env, capture=True)
+    tally.add_pytest_output(output)
+    if returncode:
+        raise CheckFailed('the report browser test failed on ansible-core %s' % LINES[line]['core'])
 
 
 def start_simulator(line, extra_args=(), tree=ROOT):
@@ -472,6 +482,7 @@ def command_test(dummy_args):
             check_sanity(line, tally)
             check_units(line, tally)
             check_integration(line, tally)
+            check_report_browser(line, tally)
         check_lint(tally)
         check_build(tally)
     except CheckFailed as failure:
@@ -524,7 +535,8 @@ def command_simulator(args):
 
 
 def command_demo(dummy_args):
-    """Start the simulator over HTTPS and run the demo playbook, which uses the modules, against it."""
+    """The first experience: the simulator over HTTPS, the inventory, the modules, the role and its report."""
+    report_dir = os.path.join(ROOT, 'demo-report')
     try:
         ensure_venv('low')
         prepare_tree('low')
@@ -532,8 +544,9 @@ def command_demo(dummy_args):
     except CheckFailed as failure:
         say('FAILED: %s' % failure)
         return 1
+    started = time.time()
     try:
-        say('EM simulator listening on %s (CA bundle %s)' % (ready['url'], ready.get('ca_path')))
+        say('EM simulator (demo data set) listening on %s, CA bundle %s' % (ready['url'], ready.get('ca_path')))
         env = line_environment('low')
         env.update({
             'VEEAM_EM_URL': ready['url'], 'VEEAM_EM_CA_PATH': ready.get('ca_path', ''),
@@ -541,16 +554,36 @@ def command_demo(dummy_args):
             'ANSIBLE_STDOUT_CALLBACK': 'default', 'ANSIBLE_CALLBACK_RESULT_FORMAT': 'yaml',
             'ANSIBLE_LOCALHOST_WARNING': 'false', 'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'false',
         })
-        returncode, dummy = run([venv_bin('low', 'ansible-playbook'), os.path.join('tests', 'demo', 'demo.yml')], env=env)
+        steps = [
+            ('the inventory: every VM replication and CDP processed, grouped by its last result',
+             [venv_bin('low', 'ansible-inventory'), '-i', os.path.join('tests', 'demo', 'demo.veeam_em.yml'), '--graph']),
+            ('the info modules: what replication did in the last 24 hours',
+             [venv_bin('low', 'ansible-playbook'), os.path.join('tests', 'demo', 'demo.yml')]),
+            ('the compliance role: every replicated VM against a 24 h RPO, with its report',
+             [venv_bin('low', 'ansible-playbook'), 'opsbox.veeam_em.compliance_report',
+              '-e', 'compliance_report_dir=' + report_dir, '-e', 'compliance_fail=false']),
+        ]
+        for title, command in steps:
+            say(title)
+            returncode, dummy = run(command, env=env)
+            if returncode:
+                say('FAILED: %s' % ' '.join(command))
+                return returncode
         stats = subprocess.check_output([venv_bin('low', 'python'), '-c', 'import json, ssl, sys, urllib.request; '
                                          'print(urllib.request.urlopen(sys.argv[1] + "/stats", '
                                          'context=ssl.create_default_context(cafile=sys.argv[2])).read().decode())',
                                          ready['admin_url'], ready.get('ca_path', '')], universal_newlines=True)
-        say('simulator counters after the demo: open logon sessions %s, logons %s, logoffs %s'
-            % tuple(json.loads(stats)[key] for key in ('open_sessions', 'logons', 'logoffs')))
+        counters = json.loads(stats)
+        say('simulator counters: %d logons, %d logoffs, %d logon sessions left open'
+            % (counters['logons'], counters['logoffs'], counters['open_sessions']))
+        with open(os.path.join(report_dir, 'replica_compliance.json')) as handle:
+            summary = json.load(handle).get('summary', {})
+        say('compliance: %s of %s VMs compliant' % (summary.get('compliant'), summary.get('total')))
+        say('report: %s (also .json and .md beside it)' % os.path.join(report_dir, 'replica_compliance.html'))
+        say('the demo took %.0f s after set-up' % (time.time() - started))
     finally:
         stop_simulator(process)
-    return returncode
+    return 0
 
 
 def main(argv=None):
@@ -558,7 +591,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest='command')
     sub.required = True
-    for name in ('venv', 'sanity', 'units', 'integration', 'simulator-tests'):
+    for name in ('venv', 'sanity', 'units', 'integration', 'simulator-tests', 'report-browser'):
         one = sub.add_parser(name)
         one.add_argument('--line', choices=['low', 'new', 'all'], default='all')
     for name in ('test', 'lint', 'build', 'demo'):
@@ -568,7 +601,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     checks = {
         'sanity': check_sanity, 'units': check_units, 'integration': check_integration,
-        'simulator-tests': check_simulator, 'venv': lambda line, tally: None,
+        'simulator-tests': check_simulator, 'report-browser': check_report_browser, 'venv': lambda line, tally: None,
     }
     if args.command in checks:
         return single_check(checks[args.command], args)
