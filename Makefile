@@ -2,12 +2,13 @@
 # (virtual environments for ansible-core 2.16 on Python 3.11 and 2.21 on Python 3.12,
 # the ansible_collections/ tree ansible-test needs, pip's download cache) on first use.
 #
-#   make demo         start the EM simulator over HTTPS and run the demo playbook against it
+#   make demo         the EM simulator over HTTPS, then the inventory, the modules and the compliance report
 #   make test         everything CI checks, on both ansible-core lines (what .ci/run runs)
 #   make sanity       ansible-test sanity            (LINE=low|new|all, default all)
 #   make units        ansible-test units             (LINE=...)
 #   make integration  ansible-test integration against the simulator (LINE=..., TARGETS="a b" for some)
 #   make simulator-tests  the simulator's own pytest suite (LINE=...)
+#   make report-browser   the compliance report in headless Chromium (LINE=...)
 #   make lint         ansible-lint, production profile
 #   make build        build the artifact, install it, ansible-doc every plugin
 #   make simulator    run the EM simulator in the foreground (ARGS="--dataset fleet ...")
@@ -18,7 +19,7 @@ LINE ?= all
 ARGS ?= --dataset demo
 CI := $(PYTHON) tests/tools/ci.py
 
-.PHONY: demo test sanity units integration simulator-tests lint build simulator venv clean
+.PHONY: demo test sanity units integration simulator-tests report-browser lint build simulator venv clean
 
 demo:
 	$(CI) demo
@@ -38,6 +39,9 @@ integration:
 simulator-tests:
 	$(CI) simulator-tests --line $(LINE)
 
+report-browser:
+	$(CI) report-browser --line $(LINE)
+
 lint:
 	$(CI) lint
 
@@ -51,4 +55,4 @@ venv:
 	$(CI) venv --line $(LINE)
 
 clean:
-	rm -rf .cache tests/output dist
+	rm -rf .cache tests/output dist demo-report
