@@ -9,6 +9,8 @@
 #   make integration  ansible-test integration against the simulator (LINE=..., TARGETS="a b" for some)
 #   make simulator-tests  the simulator's own pytest suite (LINE=...)
 #   make report-browser   the compliance report in headless Chromium (LINE=...)
+#   make bench-smoke      the benchmark harness on a small data set, as make test runs it (LINE=...)
+#   make bench        the issue-7 benchmark on fleet (about 10 min), writes benchmarks/RESULTS.md (BENCH_ARGS=...)
 #   make lint         ansible-lint, production profile
 #   make build        build the artifact, install it, ansible-doc every plugin
 #   make simulator    run the EM simulator in the foreground (ARGS="--dataset fleet ...")
@@ -17,9 +19,10 @@
 PYTHON ?= python3
 LINE ?= all
 ARGS ?= --dataset demo
+BENCH_ARGS ?=
 CI := $(PYTHON) tests/tools/ci.py
 
-.PHONY: demo test sanity units integration simulator-tests report-browser lint build simulator venv clean
+.PHONY: demo test sanity units integration simulator-tests report-browser bench-smoke bench lint build simulator venv clean
 
 demo:
 	$(CI) demo
@@ -41,6 +44,13 @@ simulator-tests:
 
 report-browser:
 	$(CI) report-browser --line $(LINE)
+
+bench-smoke:
+	$(CI) bench-smoke --line $(LINE)
+
+bench:
+	$(CI) venv --line low
+	$(PYTHON) benchmarks/run.py $(BENCH_ARGS)
 
 lint:
 	$(CI) lint

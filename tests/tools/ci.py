@@ -333,6 +333,18 @@ def check_report_browser(line, tally):
         raise CheckFailed('the report browser test failed on ansible-core %s' % LINES[line]['core'])
 
 
+def check_bench_smoke(line, tally):
+    """The benchmark harness on a small data set: request and record counts against the floor's."""
+    command = [sys.executable, os.path.join('benchmarks', 'run.py'), '--smoke', '--python', venv_bin(line, 'python')]
+    returncode, output = run(command, env=pip_environment(), capture=True)
+    match = re.search(r'^bench-smoke: (\d+) passed, (\d+) failed', output, flags=re.MULTILINE)
+    if match:
+        tally.passed += int(match.group(1))
+        tally.failed += int(match.group(2))
+    if returncode or not match:
+        raise CheckFailed('the benchmark smoke check failed on ansible-core %s' % LINES[line]['core'])
+
+
 def start_simulator(line, extra_args=(), tree=ROOT):
     """Start the EM simulator over HTTPS and return (process, ready-line dict)."""
     env = line_environment(line)
@@ -483,6 +495,7 @@ def command_test(dummy_args):
             check_units(line, tally)
             check_integration(line, tally)
             check_report_browser(line, tally)
+            check_bench_smoke(line, tally)
         check_lint(tally)
         check_build(tally)
     except CheckFailed as failure:
@@ -591,7 +604,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest='command')
     sub.required = True
-    for name in ('venv', 'sanity', 'units', 'integration', 'simulator-tests', 'report-browser'):
+    for name in ('venv', 'sanity', 'units', 'integration', 'simulator-tests', 'report-browser', 'bench-smoke'):
         one = sub.add_parser(name)
         one.add_argument('--line', choices=['low', 'new', 'all'], default='all')
     for name in ('test', 'lint', 'build', 'demo'):
@@ -601,7 +614,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     checks = {
         'sanity': check_sanity, 'units': check_units, 'integration': check_integration,
-        'simulator-tests': check_simulator, 'report-browser': check_report_browser, 'venv': lambda line, tally: None,
+        'simulator-tests': check_simulator, 'report-browser': check_report_browser, 'bench-smoke': check_bench_smoke, 'venv': lambda line, tally: None,
     }
     if args.command in checks:
         return single_check(checks[args.command], args)
