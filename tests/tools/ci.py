@@ -313,24 +313,23 @@ def check_units(line, tally):
         raise CheckFailed('ansible-test units failed on ansible-core %s' % LINES[line]['core'])
 
 
-def check_simulator(line, tally):
-    """The EM simulator's own test suite (plain pytest)."""
-    env = line_environment(line)
-    command = [venv_bin(line, 'python'), '-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests/simulator/tests']
-    returncode, output = run(command, env=env, capture=True)
+def run_pytest_suite(line, tally, path, failure):
+    """A plain pytest suite of this repository, with the line's interpreter, counted in the tally."""
+    command = [venv_bin(line, 'python'), '-m', 'pytest', '-q', '-p', 'no:cacheprovider', path]
+    returncode, output = run(command, env=line_environment(line), capture=True)
     tally.add_pytest_output(output)
     if returncode:
-        raise CheckFailed('the simulator tests failed on Python %s' % LINES[line]['python'])
+        raise CheckFailed(failure)
+
+
+def check_simulator(line, tally):
+    """The EM simulator's own test suite."""
+    run_pytest_suite(line, tally, 'tests/simulator/tests', 'the simulator tests failed on Python %s' % LINES[line]['python'])
 
 
 def check_report_browser(line, tally):
     """The compliance report as a person sees it: the playbook, then headless Chromium (installed when missing)."""
-    env = line_environment(line)
-    command = [venv_bin(line, 'python'), '-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests/report_browser']
-    returncode, output = run(command, env=env, capture=True)
-    tally.add_pytest_output(output)
-    if returncode:
-        raise CheckFailed('the report browser test failed on ansible-core %s' % LINES[line]['core'])
+    run_pytest_suite(line, tally, 'tests/report_browser', 'the report browser test failed on ansible-core %s' % LINES[line]['core'])
 
 
 def check_bench_smoke(line, tally):
