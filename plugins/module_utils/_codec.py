@@ -243,6 +243,92 @@ def collection_records(doc):
     return records
 
 
+# Record fields that EM always sends as strings (XML attributes/elements, JSON strings), and those it sends as
+# numbers or booleans in JSON (strings in XML).  A value of another type means the answer is not EM's.
+_STRING_FIELDS = ("UID", "Name", "Href", "Type", "VmDisplayName", "VmUid", "JobUid", "JobName", "JobType",
+                  "JobSessionUid", "PolicyUid", "PolicyName", "PolicyType", "PolicySessionUid", "CreationTimeUTC",
+                  "EndTimeUTC", "CreationTime", "EndTime", "State", "Result", "Reason", "FailureMessage")
+_NUMBER_FIELDS = ("TotalSize", "Progress")
+_BOOLEAN_FIELDS = ("IsRetry",)
+_NUMBER_TYPES = (int, float, str)
+_FIELD_KINDS = dict([(key, "a string") for key in _STRING_FIELDS] + [(key, "a number") for key in _NUMBER_FIELDS]
+                    + [(key, "a boolean") for key in _BOOLEAN_FIELDS])
+
+
+def _type_name(value):
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def _fits(kind, value):
+    """Whether a value that is neither None nor a string may stand in a field of *kind*."""
+    if kind == "a string":  # an XML element with attributes next to its text
+        return isinstance(value, dict) and isinstance(value.get("#text", ""), (str, type(None)))
+    if kind == "a number":
+        return isinstance(value, _NUMBER_TYPES) and not isinstance(value, bool)
+    return isinstance(value, bool)
+
+
+def check_record(record, where):
+    """Raise :class:`EMProtocolError` unless *record* is an EM record: an object with a UID string and fields
+    of the types EM uses.  *where* names the record in the message (``"record 3 of Entities"``).
+
+    Strings and nulls are the common case and cost one test each; only other values are looked up.
+    """
+    if not isinstance(record, dict):
+        raise EMProtocolError("%s is %s, not an object" % (where, _type_name(record)))
+    uid = record.get("UID")
+    if not isinstance(uid, str) or not uid.strip():
+        if "UID" not in record:
+            raise EMProtocolError("%s has no UID (a required field)" % where)
+        raise EMProtocolError("%s has %s as UID, where Enterprise Manager sends a string" % (where, _type_name(uid)))
+    for key, value in record.items():
+        if value is None or isinstance(value, str):
+            continue
+        kind = _FIELD_KINDS.get(key)
+        if kind is not None and not _fits(kind, value):
+            raise EMProtocolError("%s has %s as %s, where Enterprise Manager sends %s" % (where, _type_name(value), key, kind))
+
+
+def _check_list(value, where):
+    """Check one collection wrapper (``Refs``, ``Entities/<Plural>``) down to its records."""
+    while isinstance(value, dict) and len(value) == 1 and "UID" not in value:
+        value = next(iter(value.values()))
+    if value is None:
+        return
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        raise EMProtocolError("%s is %s, where Enterprise Manager sends a list of records" % (where, _type_name(value)))
+    for index, record in enumerate(value):
+        check_record(record, "record %d of %s" % (index + 1, where))
+
+
+def check_query_result(doc):
+    """Raise :class:`EMProtocolError` unless *doc* has the shape of a QueryResult.
+
+    ``Refs`` and ``Entities`` must be objects (or lists of records) or absent, every record an
+    object with a UID and fields of EM's types, and ``PagingInfo`` an object of numbers.  Without
+    this check a wrong shape would read as "no records" and pass for a complete, empty result.
+    """
+    for key in ("Refs", "Entities", "PagingInfo"):
+        value = doc.get(key)
+        if value is not None and not isinstance(value, (dict, list)) and not (isinstance(value, str) and not value.strip()):
+            raise EMProtocolError("%s in the QueryResult is %s, where Enterprise Manager sends an object" % (key, _type_name(value)))
+    entities = doc.get("Entities")
+    if isinstance(entities, list):
+        raise EMProtocolError("Entities in the QueryResult is a list, where Enterprise Manager sends an object of collections")
+    if isinstance(entities, dict):
+        for name, wrapper in entities.items():
+            _check_list(wrapper, "Entities/%s" % name)
+    refs = doc.get("Refs")
+    if refs is not None and not isinstance(refs, str):
+        _check_list(refs, "Refs")
+    if doc.get("PagingInfo") is not None and not isinstance(doc.get("PagingInfo"), dict):
+        raise EMProtocolError("PagingInfo in the QueryResult is a list, where Enterprise Manager sends an object")
+    paging_info(doc)
+
+
 def error_message(body, content_type=None):
     """EM's own ``Message`` from an Error document, or None when the body is something else."""
     if not body:

@@ -53,6 +53,35 @@ def normalize_base_url(url):
     return urlunsplit((parts.scheme.lower(), parts.netloc, path + "/api/", "", ""))
 
 
+def _control_character(text):
+    """The first control character (C0, DEL, C1) in *text*, or None."""
+    for char in str(text):
+        code = ord(char)
+        if code < 0x20 or 0x7f <= code < 0xa0:
+            return char
+    return None
+
+
+def check_credentials(username, password):
+    """Refuse credentials with control characters (CR, LF, NUL, tab, ...) before anything is sent.
+
+    They are base64-encoded into the Authorization header, so they could not inject a header;
+    but no EM account name or password contains them, and such a value is almost always a
+    pasting or templating accident (a trailing newline from a file lookup).  The password
+    itself is never shown.
+    """
+    char = _control_character(username)
+    if char is not None:
+        raise EMAuthenticationError("the username %r contains the control character %r" % (username, char),
+                                    hint="remove line breaks and other control characters from username "
+                                         "(VEEAM_EM_USERNAME), e.g. a trailing newline from a file")
+    char = _control_character(password)
+    if char is not None:
+        raise EMAuthenticationError("the password contains a control character (code %d)" % ord(char),
+                                    hint="remove line breaks and other control characters from password "
+                                         "(VEEAM_EM_PASSWORD), e.g. a trailing newline from a file")
+
+
 def basic_authorization(username, password):
     """``Basic base64(user:password)`` with UTF-8 bytes (requests would use latin-1)."""
     raw = u"%s:%s" % (username, password)
@@ -107,6 +136,7 @@ class EMSession:
     """
 
     def __init__(self, transport, username, password):
+        check_credentials(username, password)
         self._transport = transport
         self._username = username
         self._password = password
@@ -267,5 +297,19 @@ class EMSession:
             return generation in self._worked
 
     def get_document(self, path, params=None):
-        """``GET`` an API path and decode it: ``(root name or None, canonical dict)``."""
-        return self._decode(self.request("GET", path, params=params))
+        """``GET`` an API path and decode it: ``(root name or None, canonical dict)``.
+
+        Answers of the query service and single entities are checked for EM's shape here, so a
+        malformed answer fails with the request it answered rather than read as no records.
+        """
+        response = self.request("GET", path, params=params)
+        root, doc = self._decode(response)
+        try:
+            if path.split("?", 1)[0].strip("/").lower() == "query":
+                _codec.check_query_result(doc)
+            elif (params or {}).get("format") == "Entity" and doc:
+                _codec.check_record(doc, "the entity")
+        except EMProtocolError as exc:
+            exc.method, exc.path, exc.status = response.method, response.path, response.status
+            raise
+        return root, doc

@@ -18,27 +18,39 @@ consulted: a no-op session ``auth`` keeps requests from adding netrc credentials
 
 Redirects are not followed: EM does not redirect, and following one could carry
 the session token to another host.
+
+``validate_certs=false`` silences urllib3's ``InsecureRequestWarning`` for this
+transport's own connections only: the inventory plugin runs inside the controller
+process, where a process-wide ``urllib3.disable_warnings()`` would also hide the
+warning from every other plugin that talks HTTPS without checks.
+
+Paths are checked before anything is sent: a path that could leave the API
+(``..`` segments, ``%`` escapes, ``#``, back slashes, control characters) is refused.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+import ssl
 import traceback
 from http.cookiejar import DefaultCookiePolicy
 
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._errors import (
-    EMProtocolError, EMTransportError, EM_PORT, TLS_HINT, safe_path,
+    EMProtocolError, EMQueryError, EMTransportError, EM_PORT, TLS_HINT, safe_path,
 )
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._retry import RetryPolicy
 
 try:
     import requests
-    import urllib3
     from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
+    HTTPAdapter = HTTPConnectionPool = HTTPSConnection = HTTPSConnectionPool = object
 else:
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
@@ -50,6 +62,8 @@ DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 MEDIA_TYPES = {"xml": "application/xml", "json": "application/json"}
 _CHUNK = 256 * 1024
 _SIZE_HINT = "lower page_size; if that does not help, check what answers at url"
+_TLS_OLD_PROTOCOL_HINT = ("enable TLS 1.2 on the Enterprise Manager server (IIS/SChannel); validate_certs and "
+                          "ca_path do not change the protocol versions")
 
 
 class Response:
@@ -89,13 +103,120 @@ def _is_transient(exc):
                             requests.exceptions.ChunkedEncodingError))
 
 
-def _describe_tls(exc):
-    text = str(exc)
-    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-        return "the server certificate is not trusted"
-    if "hostname" in text.lower() and "match" in text.lower():
-        return "the server certificate does not match the host name in url"
+# OpenSSL's X509_V_ERR_* verify codes, grouped by what the user has to do about them.
+_EXPIRED_CODES = frozenset((10,))  # CERT_HAS_EXPIRED
+_NOT_YET_VALID_CODES = frozenset((9,))  # CERT_NOT_YET_VALID
+_HOST_MISMATCH_CODES = frozenset((62, 63, 64))  # HOSTNAME_MISMATCH, EMAIL_MISMATCH, IP_ADDRESS_MISMATCH
+_UNKNOWN_CA_CODES = frozenset((2, 18, 19, 20, 21))  # issuer unknown, self-signed (in chain), local issuer, leaf only
+_UNTRUSTED = "the server certificate is not trusted: "
+TLS_EXPIRED = _UNTRUSTED + "certificate has expired"
+TLS_NOT_YET_VALID = _UNTRUSTED + "certificate is not valid yet (check the clocks of EM and this host)"
+TLS_HOST_MISMATCH = _UNTRUSTED + "host name mismatch (the certificate is not issued for the host in url)"
+TLS_UNKNOWN_CA = _UNTRUSTED + "unknown CA / self-signed - set ca_path to the PEM bundle of the CA that signed it"
+TLS_OLD_PROTOCOL = "server only offers TLS 1.0/1.1, which the client refuses (TLS 1.2 or later is required)"
+_OLD_PROTOCOL_REASONS = ("UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION", "WRONG_SSL_VERSION",
+                         "NO_PROTOCOLS_AVAILABLE", "VERSION_TOO_LOW")
+
+
+def _ssl_errors(exc):
+    """Every :class:`ssl.SSLError` in the chain of *exc* (``args``, ``reason``, ``__cause__``, ``__context__``)."""
+    seen, found, todo = set(), [], [exc]
+    while todo:
+        item = todo.pop(0)
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ssl.SSLError):
+            found.append(item)
+        todo.extend(arg for arg in item.args if isinstance(arg, BaseException))
+        todo.extend((getattr(item, "reason", None), item.__cause__, item.__context__))
+    return found
+
+
+def describe_tls(exc):
+    """Say why a TLS connection failed, in the words the user needs (expired, host name, unknown CA, old TLS)."""
+    for error in _ssl_errors(exc):
+        code = getattr(error, "verify_code", None)
+        if code in _EXPIRED_CODES:
+            return TLS_EXPIRED
+        if code in _NOT_YET_VALID_CODES:
+            return TLS_NOT_YET_VALID
+        if code in _HOST_MISMATCH_CODES:
+            return TLS_HOST_MISMATCH
+        if code in _UNKNOWN_CA_CODES:
+            return TLS_UNKNOWN_CA
+        if (getattr(error, "reason", None) or "") in _OLD_PROTOCOL_REASONS:
+            return TLS_OLD_PROTOCOL
+    text = str(exc).lower()
+    if "certificate has expired" in text:
+        return TLS_EXPIRED
+    if "mismatch" in text and ("hostname" in text or "ip address" in text or "host name" in text):
+        return TLS_HOST_MISMATCH
+    if "self-signed" in text or "self signed" in text or "unable to get local issuer" in text:
+        return TLS_UNKNOWN_CA
+    if any(reason.lower() in text for reason in _OLD_PROTOCOL_REASONS) or "unsupported protocol" in text:
+        return TLS_OLD_PROTOCOL
+    if "certificate verify failed" in text:
+        return _UNTRUSTED + "certificate verify failed"
     return "the TLS handshake failed"
+
+
+class _UncheckedHTTPSConnection(HTTPSConnection):
+    """A connection made with ``validate_certs=false``, which urllib3 must not warn about.
+
+    urllib3 warns when ``is_verified`` is false after connecting.  Here the user switched the
+    check off on purpose (the option documents the risk), so this class reports the choice as
+    settled instead of silencing the warning for the whole process.  The attribute feeds only
+    that warning; verification itself is governed by ``verify=False``.
+    """
+
+    is_verified = property(lambda self: True, lambda self, value: None)
+
+
+class _UncheckedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _UncheckedHTTPSConnection
+
+
+class _Adapter(HTTPAdapter):
+    """The requests adapter; with *quiet_unverified*, its HTTPS pools use the connection class above."""
+
+    def __init__(self, quiet_unverified=False, **kwargs):
+        self._quiet_unverified = quiet_unverified
+        super(_Adapter, self).__init__(**kwargs)
+
+    def _quiet(self, manager):
+        # Only the plain pool classes are swapped; a SOCKS proxy manager keeps its own.
+        if self._quiet_unverified and manager.pool_classes_by_scheme.get("https") is HTTPSConnectionPool:
+            manager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": _UncheckedHTTPSConnectionPool}
+        return manager
+
+    def init_poolmanager(self, *args, **kwargs):
+        super(_Adapter, self).init_poolmanager(*args, **kwargs)
+        self._quiet(self.poolmanager)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        return self._quiet(super(_Adapter, self).proxy_manager_for(proxy, **proxy_kwargs))
+
+
+_UNSAFE_PATH_CHARS = re.compile(r"[#%\\\x00-\x20\x7f]")
+
+
+def check_path(path):
+    """Refuse an API path that could point anywhere but where the caller meant; returns it unchanged.
+
+    EM paths are plain segments (``replicaSessions/<guid>``) plus a query string.  ``..``
+    segments would be resolved away by urllib3, ``%`` escapes (``%2F``) decoded by the
+    server, ``#`` cut off as a fragment; none of them belongs in an EM path.
+    """
+    text = str(path)
+    segment_part, _sep, query = text.partition("?")
+    bad = _UNSAFE_PATH_CHARS.search(segment_part) or "#" in query or any(
+        ord(char) < 0x20 or ord(char) == 0x7f for char in query)
+    if bad or any(segment in (".", "..") for segment in segment_part.split("/")):
+        raise EMQueryError("refusing to request the path %r: it contains characters or segments that could steer "
+                           "the request away from the resource meant" % (text,),
+                           hint="ids are GUIDs (8-4-4-4-12 hex digits) or UIDs urn:veeam:<Type>:<guid>")
+    return text
 
 
 class Transport:
@@ -115,8 +236,6 @@ class Transport:
         self.retry_policy = retry_policy or RetryPolicy()
         if not validate_certs:
             self.verify = False
-            # The user chose this explicitly (the option documents the risk); one warning per request adds nothing.
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         elif ca_path:
             self.verify = ca_path
         else:
@@ -126,7 +245,10 @@ class Transport:
         # The token travels in the X-RestSvcSessionId header only.  EM also sets it as a cookie and prefers
         # the cookie when both arrive, which would pin a stale token after a re-logon: keep no cookies.
         self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size), max_retries=0)
+        # With validate_certs=false the user chose this explicitly (the option documents the risk): one warning
+        # per request adds nothing, but the silence must stay within this transport's own connections.
+        adapter = _Adapter(quiet_unverified=self.verify is False, pool_connections=1, pool_maxsize=max(1, pool_size),
+                           max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
 
@@ -164,7 +286,7 @@ class Transport:
         HTTP error statuses are returned, not raised: the session layer maps them.
         Network failures raise :class:`EMTransportError` naming the method and path.
         """
-        url = self.url(path)
+        url = self.url(check_path(path))
         shown = safe_path(url if not params else requests.Request("GET", url, params=params).prepare().url)
         all_headers = {"Accept": self.accept}
         all_headers.update(headers or {})
@@ -183,7 +305,9 @@ class Transport:
                 return self.retry_policy.run(method, attempt, _is_transient)
             return attempt()
         except requests.exceptions.SSLError as exc:
-            raise EMTransportError("%s connecting to %s" % (_describe_tls(exc), self.base_url), method, shown, hint=TLS_HINT)
+            reason = describe_tls(exc)
+            raise EMTransportError("TLS connection to %s refused: %s" % (self.base_url, reason), method, shown,
+                                   hint=_TLS_OLD_PROTOCOL_HINT if reason == TLS_OLD_PROTOCOL else TLS_HINT)
         except requests.exceptions.Timeout:
             raise EMTransportError("no answer within %s seconds" % self.timeout, method, shown,
                                    hint="raise timeout (VEEAM_EM_TIMEOUT) or check the network path to EM")

@@ -4,7 +4,6 @@ import argparse
 import json
 import os
 import signal
-import ssl
 import sys
 import threading
 import time
@@ -29,6 +28,8 @@ def _add_dataset_args(parser):
         parser.add_argument("--" + name, type=int, help="override the preset's %s" % name.replace("-", "_"))
     parser.add_argument("--special-names", action=argparse.BooleanOptionalAction, default=None,
                         help="include names with quotes, ; , ( ), unicode and Jinja markers (default on)")
+    parser.add_argument("--canary", metavar="PATH",
+                        help="also add VM and job names that would run 'touch PATH' (PATH-stmt, PATH-job) if templated")
 
 
 def build_parser():
@@ -39,6 +40,11 @@ def build_parser():
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=0, help="0 picks a free port")
     srv.add_argument("--tls", action=argparse.BooleanOptionalAction, default=False, help="serve HTTPS with a generated CA")
+    srv.add_argument("--tls-cert", choices=tls.CERT_VARIANTS, default="valid",
+                     help="server certificate: valid, expired, wrong_host (issued for another name) or untrusted "
+                          "(signed by a CA that is not in ca_path); implies --tls")
+    srv.add_argument("--tls-max-version", choices=tls.TLS_VERSIONS,
+                     help="highest TLS version offered (1.0 or 1.1 also lower OpenSSL's security level); implies --tls")
     srv.add_argument("--dialect", choices=("v12", "v13"), default="v12", help="JSON key casing")
     srv.add_argument("--bom", action=argparse.BooleanOptionalAction, default=False, help="prefix JSON bodies with a UTF-8 BOM")
     srv.add_argument("--username", default=DEFAULT_USER)
@@ -82,7 +88,8 @@ def build_parser():
 
 def _params(args):
     overrides = dict((k, getattr(args, k)) for k in ("vms", "days", "replica_jobs", "replica_runs_per_day", "backup_jobs",
-                                                     "backup_runs_per_day", "cdp_vms", "backup_servers", "seed", "special_names"))
+                                                     "backup_runs_per_day", "cdp_vms", "backup_servers", "seed", "special_names",
+                                                     "canary"))
     return dataset.resolve_params(args.dataset, **overrides)
 
 
@@ -150,10 +157,12 @@ def cmd_serve(args):
     sim = server.Simulator(data, cfg, _users(args), engine)
     ctx = None
     ca_path = None
+    if args.tls_cert != "valid" or args.tls_max_version:
+        args.tls = True
     if args.tls:
-        ca_path, cert_path, key_path = tls.ensure_certs(args.state_dir, args.host)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cert_path, key_path)
+        ca_path = tls.ensure_certs(args.state_dir, args.host)[0]
+        cert_path, key_path = tls.variant_cert(args.state_dir, args.host, args.tls_cert)
+        ctx = tls.server_context(cert_path, key_path, args.tls_max_version)
     httpd = server.EMServer((args.host, args.port), sim, ctx)
     port = httpd.server_address[1]
     host = args.host
@@ -180,6 +189,8 @@ def cmd_serve(args):
              "users": [{"username": u[0], "password": u[1], "role": u[2]} for u in sim.users.values()]}
     if ca_path:
         ready["ca_path"] = os.path.abspath(ca_path)
+        ready["tls_cert"] = args.tls_cert
+        ready["tls_max_version"] = args.tls_max_version
     sys.stdout.write(json.dumps(ready, ensure_ascii=True) + "\n")
     sys.stdout.flush()
     while not stop.wait(0.5):
@@ -187,6 +198,10 @@ def cmd_serve(args):
     httpd.shutdown()
     httpd.server_close()
     thread.join(5)
+    if args.tls and args.tls_cert != "valid":
+        for leftover in (cert_path, key_path):  # the broken certificates are made per start
+            if os.path.exists(leftover):
+                os.unlink(leftover)
     return 0
 
 

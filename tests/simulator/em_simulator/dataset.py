@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import sqlite3
 
 from em_simulator import model
@@ -43,6 +44,15 @@ SPECIAL_JOB_NAMES = (
     "Replica; prod, DR {{ env }}",
     "R\u00e9plica {% raw %}nord{% endraw %}",
 )
+# With the ``canary`` parameter (a file path) these names are added too: rendering any of them as a template would
+# create that file, so a test only has to check that the file stays absent.
+CANARY_VM_NAMES = (
+    "{{ lookup('pipe', 'touch %(path)s') }}",
+    "{%% set canary = lookup('pipe', 'touch %(path)s-stmt') %%}canary-stmt",
+    "<script>document.title='%(path)s'</script>",
+)
+CANARY_JOB_NAME = "Replica {{ lookup('pipe', 'touch %(path)s-job') }}"
+_CANARY_PATH = re.compile(r"^/[A-Za-z0-9_./-]+$")
 VM_PREFIXES = ("web", "sql", "app", "dc", "file", "mail", "db", "proxy", "build", "cache", "k8s", "log")
 REPLICA_JOB_BASES = ("Web Replica", "SQL Replica", "App Replica", "DC Replica", "File Replica", "Mail Replica")
 BACKUP_JOB_BASES = ("Daily Backup", "SQL Backup", "Fileserver Backup", "Infra Backup")
@@ -109,6 +119,11 @@ def resolve_params(dataset="demo", **overrides):
     params = dict(PRESETS[dataset])
     for key, value in overrides.items():
         if value is None:
+            continue
+        if key == "canary":  # only present when set, so the cache keys of the presets stay as they were
+            if not _CANARY_PATH.match(str(value)):
+                raise ValueError("canary must be an absolute path of letters, digits and _ . / - only")
+            params[key] = str(value)
             continue
         if key not in params:
             raise ValueError("unknown dataset parameter %r" % key)
@@ -203,6 +218,8 @@ def _vm_names(gen):
     count = gen.p["vms"]
     specials = list(SPECIAL_VM_NAMES) if gen.p["special_names"] else []
     specials = specials[:max(0, count // 2)]
+    if gen.p.get("canary"):
+        specials = [name % {"path": gen.p["canary"]} for name in CANARY_VM_NAMES] + specials
     width = 2 if count < 1000 else 4
     names = []
     i = 0
@@ -242,6 +259,8 @@ def _build_jobs(gen):
     job_id = 0
     replica_jobs, backup_jobs, policies = [], [], []
     special_jobs = list(SPECIAL_JOB_NAMES) if p["special_names"] else []
+    if p.get("canary"):
+        special_jobs.insert(0, CANARY_JOB_NAME % {"path": p["canary"]})
     for j in range(p["replica_jobs"]):
         job_id += 1
         n_special = min(len(special_jobs), p["replica_jobs"] - 1)

@@ -198,6 +198,8 @@ class Response(object):
         self.content_type = content_type
         self.headers = list(headers or [])
         self.records = records
+        self.stream = None  # an iterable of body chunks sent instead of ``body`` (the "huge" mutators)
+        self.stream_length = None  # the Content-Length declared for ``stream``; None: close-delimited
 
 
 class ApiError(Exception):
@@ -336,7 +338,7 @@ class Handler(BaseHTTPRequestHandler):
             resp = self._error(404, "The requested resource '%s' was not found." % path)
             self._send(resp, None, method)
             return
-        plan = sim.faults.plan()
+        plan = sim.faults.plan(low)
         if plan.delay_ms:
             time.sleep(plan.delay_ms / 1000.0)
         if plan.reset:
@@ -377,8 +379,34 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def _send_stream(self, resp):
+        """Send a streamed body; stop quietly when the client hangs up (what a client with a size cap does)."""
+        self.send_response(resp.status)
+        if resp.content_type:
+            self.send_header("Content-Type", resp.content_type)
+        if resp.stream_length is not None:
+            self.send_header("Content-Length", str(resp.stream_length))
+        else:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        sent = 0
+        try:
+            for chunk in resp.stream:
+                self.wfile.write(chunk)
+                sent += len(chunk)
+            self.wfile.flush()
+        except OSError:
+            pass
+        return sent
+
     def _send(self, resp, plan, method, count=True):
         sim = self.server.sim
+        if getattr(resp, "stream", None) is not None and method != "HEAD":
+            sent = self._send_stream(resp)
+            if count:
+                sim.stats.request(self.template, resp.status, resp.records, sent)
+            return
         body = resp.body if method != "HEAD" else b""
         self.send_response(resp.status)
         if resp.content_type:

@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 
 SIM_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -61,6 +62,15 @@ class SimulatorProcess(object):
         self._ctx = None
         if self.ca_path:
             self._ctx = ssl.create_default_context(cafile=self.ca_path)
+            if info.get("tls_cert", "valid") != "valid" or info.get("tls_max_version") in ("1.0", "1.1"):
+                # A deliberately broken certificate or protocol (--tls-cert, --tls-max-version) is what the
+                # client under test must refuse; the admin calls of the test itself still have to get through.
+                self._ctx.check_hostname = False
+                self._ctx.verify_mode = ssl.CERT_NONE
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0 is deprecated: that is the point
+                    self._ctx.minimum_version = ssl.TLSVersion.TLSv1
+                self._ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
 
     # -- admin calls -------------------------------------------------------------------------------------------
     def admin(self, method, path, body=None, params=None):

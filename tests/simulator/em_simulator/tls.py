@@ -1,9 +1,16 @@
-"""A local CA and a server certificate, generated with ``cryptography`` and reused from the state directory."""
+"""A local CA and a server certificate, generated with ``cryptography`` and reused from the state directory.
+
+Besides the valid certificate, :func:`variant_cert` makes broken ones for TLS tests: expired, issued for another
+host name, or signed by a CA nobody trusts.  :func:`server_context` builds the server's SSL context, optionally
+limited to old protocol versions.
+"""
 
 import datetime
 import ipaddress
 import json
 import os
+import ssl
+import warnings
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -91,3 +98,81 @@ def ensure_certs(state_dir, host):
             _write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
             _write(info_path, json.dumps({"sans": sans, "not_after": not_after.timestamp()}).encode("utf-8"))
     return ca_path, cert_path, key_path
+
+
+CERT_VARIANTS = ("valid", "expired", "wrong_host", "untrusted")
+TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
+WRONG_HOST = "wrong-host.example.invalid"
+
+
+def _leaf(subject_host, sans, issuer_name, issuer_key, not_before, not_after):
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject_host)]))
+            .issuer_name(issuer_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(not_before).not_valid_after(not_after)
+            .add_extension(x509.SubjectAlternativeName(_san_entries(sans)), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+            .sign(issuer_key, hashes.SHA256()))
+    return cert, key
+
+
+def variant_cert(state_dir, host, variant):
+    """Return (cert_path, key_path) of a server certificate of kind ``variant`` (see ``CERT_VARIANTS``).
+
+    ``expired``: signed by the simulator CA, valid until yesterday.  ``wrong_host``: signed by the simulator CA for
+    ``wrong-host.example.invalid`` only.  ``untrusted``: valid for the host but signed by a throwaway CA that is not in
+    ``ca.pem``.  Made anew on every start (a few milliseconds), next to the regular files.
+    """
+    ca_path, cert_path, key_path = ensure_certs(state_dir, host)
+    if variant == "valid":
+        return cert_path, key_path
+    if variant not in CERT_VARIANTS:
+        raise ValueError("unknown certificate variant %r" % (variant,))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    sans = _sans(host)
+    subject = sans[0] if host in ("", "0.0.0.0", "::") else host
+    with open(os.path.join(state_dir, "ca-key.pem"), "rb") as handle:
+        ca_key = serialization.load_pem_private_key(handle.read(), password=None)
+    with open(ca_path, "rb") as handle:
+        ca_name = x509.load_pem_x509_certificate(handle.read()).subject
+    if variant == "expired":
+        cert, key = _leaf(subject, sans, ca_name, ca_key, now - datetime.timedelta(days=400),
+                          now - datetime.timedelta(days=1))
+    elif variant == "wrong_host":
+        cert, key = _leaf(WRONG_HOST, [WRONG_HOST], ca_name, ca_key, now - datetime.timedelta(days=1),
+                          now + datetime.timedelta(days=30))
+    else:
+        other_key = ec.generate_private_key(ec.SECP256R1())
+        other_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "untrusted throwaway CA")])
+        cert, key = _leaf(subject, sans, other_name, other_key, now - datetime.timedelta(days=1),
+                          now + datetime.timedelta(days=30))
+    out_cert = os.path.join(state_dir, "server-%s-%d.pem" % (variant, os.getpid()))
+    out_key = os.path.join(state_dir, "server-%s-%d-key.pem" % (variant, os.getpid()))
+    _write(out_key, _key_pem(key), private=True)
+    _write(out_cert, cert.public_bytes(serialization.Encoding.PEM))
+    return out_cert, out_key
+
+
+def server_context(cert_path, key_path, max_version=None):
+    """The server's SSL context; ``max_version`` ("1.0" ... "1.3") caps the protocol versions it offers.
+
+    OpenSSL 3 refuses TLS 1.0/1.1 at its default security level (their handshakes sign with SHA-1), so a cap below
+    1.2 also lowers the level to 0 -- otherwise the server could not offer the old versions at all.
+    """
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    if max_version:
+        versions = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1, "1.2": ssl.TLSVersion.TLSv1_2,
+                    "1.3": ssl.TLSVersion.TLSv1_3}
+        if max_version not in versions:
+            raise ValueError("unknown TLS version %r" % (max_version,))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # offering TLS 1.0/1.1 is what this option is for
+            if max_version in ("1.0", "1.1"):
+                ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+                ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.maximum_version = versions[max_version]
+    ctx.load_cert_chain(cert_path, key_path)
+    return ctx

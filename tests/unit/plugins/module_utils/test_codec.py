@@ -149,3 +149,54 @@ def test_link_shapes(links):
 def test_single_attribute_link_is_kept():
     assert _codec.canonicalize({"Links": {"Href": "h"}})["Links"] == [{"Rel": None, "Href": "h", "Type": None, "Name": None}]
     assert _codec.canonicalize({"Links": None})["Links"] == []
+
+
+def test_check_query_result_accepts_em_xml():
+    body = (b'<?xml version="1.0" encoding="utf-8"?><QueryResult xmlns="http://www.veeam.com/ent/v1.0"><Entities>'
+            b'<ReplicaTaskSessions><ReplicaTaskSession Href="h" Type="ReplicaTaskSession" Name="n" UID="urn:veeam:R:1">'
+            b'<CreationTimeUTC>2026-11-20T10:00:00Z</CreationTimeUTC><Reason /><TotalSize>5</TotalSize>'
+            b'</ReplicaTaskSession></ReplicaTaskSessions></Entities>'
+            b'<PagingInfo PageNum="1" PageSize="100" PagesCount="1"/></QueryResult>')
+    _root, doc = _codec.decode(body, "application/xml")
+    _codec.check_query_result(doc)
+
+
+def test_check_query_result_refuses_xml_records_without_uid():
+    body = (b'<QueryResult><Refs><Ref Name="a" Href="h"/></Refs></QueryResult>')
+    _root, doc = _codec.decode(body, "application/xml")
+    with pytest.raises(EMProtocolError) as info:
+        _codec.check_query_result(doc)
+    assert "record 1 of Refs has no UID (a required field)" in str(info.value)
+
+
+@pytest.mark.parametrize("record,words", [
+    ({"UID": "u", "IsRetry": 3}, "a number as IsRetry"),
+    ({"UID": "u", "Progress": True}, "a boolean as Progress"),
+    ({"UID": "u", "CreationTimeUTC": {"a": 1, "#text": 5}}, "an object as CreationTimeUTC"),
+    ({"UID": "  "}, "a string as UID"),
+])
+def test_check_record_field_types(record, words):
+    with pytest.raises(EMProtocolError) as info:
+        _codec.check_record(record, "the record")
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize("body,words", [
+    (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "b"><!ENTITY c "&a;&a;">]><r>&c;</r>', "DOCTYPE"),
+    (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>', "DOCTYPE"),
+    (b'\xef\xbb\xbf<!doctype r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>', "DOCTYPE"),
+    (b'<r a="\xff\xfe"/>', "not well-formed XML"),
+    (b'{"a": "\xff"}', "not valid JSON"),
+    (b'[{"Refs": null}]', "not an object"),
+])
+def test_hostile_bodies_are_protocol_errors(body, words):
+    with pytest.raises(EMProtocolError) as info:
+        _codec.decode(body)
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize("body,ctype", [(b'\xef\xbb\xbf{"Refs": null}', "application/json"),
+                                        (b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8"?><QueryResult/>', "application/xml")])
+def test_a_bom_is_tolerated(body, ctype):
+    _root, doc = _codec.decode(body, ctype)
+    _codec.check_query_result(doc)

@@ -211,3 +211,79 @@ def test_session_id_for_logoff(body, headers, expected):
     # pylint: disable=protected-access
     from ansible_collections.opsbox.veeam_em.plugins.module_utils import _session
     assert _session._logon_session_id(Response(201, headers, body, "POST", "/api/sessionMngr/")) == expected
+
+
+@pytest.mark.parametrize("username", ["DOMAIN\\user\r\nX-Injected: 1", "user\n", "us\x00er", "user\t", u"user\x85"])
+def test_control_characters_in_username_are_refused_before_sending(username):
+    transport = FakeTransport()
+    with pytest.raises(EMAuthenticationError) as info:
+        EMSession(transport, username, PASSWORD)
+    text = str(info.value)
+    assert "username" in text and "control character" in text
+    assert "\n" not in text and "\r" not in text
+    assert not transport.seen_headers
+
+
+@pytest.mark.parametrize("password", [PASSWORD + "\r\nX-Injected: 1", PASSWORD + "\n", "pw\x00", "pw\x7f"])
+def test_control_characters_in_password_are_refused_without_showing_it(password):
+    transport = FakeTransport()
+    with pytest.raises(EMAuthenticationError) as info:
+        EMSession(transport, "user", password)
+    text = str(info.value)
+    assert "password" in text and "control character" in text
+    assert PASSWORD not in text and "pw" not in text.replace("password", "")
+    assert not transport.seen_headers
+
+
+class AnswerTransport(FakeTransport):
+    """FakeTransport whose data GETs answer ``body`` (JSON)."""
+
+    def __init__(self, body):
+        super(AnswerTransport, self).__init__()
+        self.body = body
+
+    def request(self, method, path, headers=None, params=None, retry=True):
+        if method == "GET" and path != "":
+            return Response(200, {"Content-Type": "application/json"}, self.body, method, "/api/" + path)
+        return super(AnswerTransport, self).request(method, path, headers, params, retry)
+
+
+@pytest.mark.parametrize("body,words", [
+    (b'{"Refs": null, "Entities": [{"UID": "u"}], "PagingInfo": null}', "Entities in the QueryResult is a list"),
+    (b'{"Refs": "Refs", "Entities": null}', "Refs in the QueryResult is a string"),
+    (b'{"Refs": {"Refs": [{"Name": "n"}]}}', "record 1 of Refs has no UID"),
+    (b'{"Refs": {"Refs": [{"UID": 5}]}}', "a number as UID"),
+    (b'{"Refs": {"Refs": ["urn:veeam:X:1"]}}', "record 1 of Refs is a string, not an object"),
+    (b'{"Entities": {"ReplicaTaskSessions": {"ReplicaTaskSessions": [{"UID": "u", "Name": 12345}]}}}', "a number as Name"),
+    (b'{"Entities": {"ReplicaTaskSessions": {"ReplicaTaskSessions": [{"UID": "u", "TotalSize": "x", "Name": ["a"]}]}}}',
+     "a list as Name"),
+    (b'{"Refs": null, "PagingInfo": [1]}', "PagingInfo in the QueryResult is a list"),
+])
+def test_query_answers_of_the_wrong_shape_fail_naming_the_request(body, words):
+    session = EMSession(AnswerTransport(body), "user", PASSWORD)
+    session.logon()
+    with pytest.raises(EMProtocolError) as info:
+        session.get_document("query", params={"type": "ReplicaTaskSession"})
+    assert words in str(info.value)
+    assert info.value.method == "GET" and info.value.path == "/api/query" and info.value.status == 200
+
+
+def test_entity_answer_without_uid_fails():
+    session = EMSession(AnswerTransport(b'{"Name": "x", "Href": "h"}'), "user", PASSWORD)
+    session.logon()
+    with pytest.raises(EMProtocolError) as info:
+        session.get_document("replicaSessions/abc", params={"format": "Entity"})
+    assert "the entity has no UID" in str(info.value)
+
+
+@pytest.mark.parametrize("body", [
+    b'{"Refs": null, "Entities": null, "PagingInfo": {"PageNum": 1, "PageSize": 100, "PagesCount": 1}}',
+    b'{"Refs": {"Refs": []}, "Entities": null}',
+    b'{"entities": {"replicaTaskSessions": {"replicaTaskSessions": [{"uid": "u", "name": "n", "totalSize": 5,'
+    b' "isRetry": false, "progress": 100, "reason": null}]}, "backupJobSessions": null}}',
+])
+def test_query_answers_of_em_shape_pass(body):
+    session = EMSession(AnswerTransport(body), "user", PASSWORD)
+    session.logon()
+    _root, doc = session.get_document("query", params={"type": "ReplicaTaskSession"})
+    assert isinstance(doc, dict)

@@ -8,11 +8,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ssl
+import warnings
+
 import pytest
 import requests
 
 from ansible_collections.opsbox.veeam_em.plugins.module_utils import _transport
-from ansible_collections.opsbox.veeam_em.plugins.module_utils._errors import EMProtocolError, EMTransportError
+from ansible_collections.opsbox.veeam_em.plugins.module_utils._errors import EMProtocolError, EMQueryError, EMTransportError
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._retry import RetryPolicy
 
 
@@ -135,3 +138,90 @@ def test_timeout_is_reported_with_the_option(monkeypatch):
 def test_unknown_wire_format():
     with pytest.raises(ValueError):
         _transport.Transport("https://em:9398/api/", wire_format="yaml")
+
+
+def _verify_error(code, message):
+    error = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: %s" % message)
+    error.verify_code = code
+    error.verify_message = message
+    return error
+
+
+def _wrapped(inner):
+    """An ssl error as requests hands it over: SSLError(MaxRetryError(reason=SSLError(inner)))."""
+    outer = requests.exceptions.SSLError(Exception("HTTPSConnectionPool: Max retries exceeded"))
+    outer.__context__ = inner
+    return outer
+
+
+def _protocol_error(reason):
+    error = ssl.SSLError(1, "[SSL: %s] %s" % (reason, reason.lower().replace("_", " ")))
+    error.reason = reason
+    return error
+
+
+@pytest.mark.parametrize("inner,expected", [
+    (_verify_error(10, "certificate has expired"), "certificate has expired"),
+    (_verify_error(62, "Hostname mismatch, certificate is not valid for 'em'."), "host name mismatch"),
+    (_verify_error(64, "IP address mismatch, certificate is not valid for '127.0.0.1'."), "host name mismatch"),
+    (_verify_error(19, "self-signed certificate in certificate chain"), "unknown CA / self-signed - set ca_path"),
+    (_verify_error(20, "unable to get local issuer certificate"), "unknown CA / self-signed - set ca_path"),
+    (_verify_error(9, "certificate is not yet valid"), "not valid yet"),
+    (_protocol_error("TLSV1_ALERT_PROTOCOL_VERSION"), "server only offers TLS 1.0/1.1, which the client refuses"),
+    (_protocol_error("UNSUPPORTED_PROTOCOL"), "server only offers TLS 1.0/1.1, which the client refuses"),
+])
+def test_describe_tls_names_the_cause(inner, expected):
+    assert expected in _transport.describe_tls(_wrapped(inner))
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("certificate verify failed: certificate has expired", "certificate has expired"),
+    ("certificate verify failed: Hostname mismatch, certificate is not valid", "host name mismatch"),
+    ("certificate verify failed: self-signed certificate", "unknown CA"),
+    ("[SSL: UNSUPPORTED_PROTOCOL] unsupported protocol", "TLS 1.0/1.1"),
+    ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: path length constraint exceeded", "not trusted"),
+    ("[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] handshake failure", "the TLS handshake failed"),
+])
+def test_describe_tls_falls_back_to_the_text(text, expected):
+    assert expected in _transport.describe_tls(requests.exceptions.SSLError(text))
+
+
+def test_old_protocol_gets_its_own_hint(monkeypatch):
+    transport, _sent = make(monkeypatch, [_wrapped(_protocol_error("TLSV1_ALERT_PROTOCOL_VERSION"))])
+    with pytest.raises(EMTransportError) as info:
+        transport.request("GET", "")
+    assert "TLS 1.0/1.1" in str(info.value) and "enable TLS 1.2" in str(info.value)
+    assert info.value.hint != _transport.TLS_HINT
+
+
+@pytest.mark.parametrize("path", ["replicaSessions/..", "replicaSessions/../logonSessions", "./query",
+                                  "replicaSessions/a%2Fb", "replicaSessions/a#b", "query?x=1#y", "a\\b",
+                                  "replicaSessions/a\r\nX-Injected: 1", "replicaSessions/a b", "query?x=\n"])
+def test_paths_that_could_steer_the_request_are_refused_before_sending(monkeypatch, path):
+    transport, sent = make(monkeypatch, [FakeResponse()])
+    with pytest.raises(EMQueryError) as info:
+        transport.request("GET", path)
+    assert not sent
+    assert "refusing to request the path" in str(info.value)
+
+
+@pytest.mark.parametrize("path", ["", "sessionMngr/?v=latest", "query", "logonSessions/sid-1",
+                                  "replicaSessions/0b83da50-2fcf-4616-8a0a-5b1b3c0d2e4f", "backupServers/x/jobs"])
+def test_em_paths_pass(path):
+    assert _transport.check_path(path) == path
+
+
+def test_validate_certs_false_leaves_the_process_warning_filters_alone():
+    before = list(warnings.filters)
+    quiet = _transport.Transport("https://em:9398/api/", validate_certs=False)
+    checked = _transport.Transport("https://em:9398/api/")
+    assert warnings.filters == before
+    quiet_pool = quiet.session.get_adapter("https://em:9398/").poolmanager.connection_from_url("https://em:9398/")
+    checked_pool = checked.session.get_adapter("https://em:9398/").poolmanager.connection_from_url("https://em:9398/")
+    assert quiet_pool.ConnectionCls.__name__ == "_UncheckedHTTPSConnection"
+    assert checked_pool.ConnectionCls.__name__ != "_UncheckedHTTPSConnection"
+    connection = quiet_pool.ConnectionCls("em", 9398)
+    connection.is_verified = False  # what urllib3 sets after an unchecked handshake
+    assert connection.is_verified is True  # so urllib3 does not warn for this connection
+    quiet.close()
+    checked.close()
