@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, opsbox.veeam_em contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Child process of the harness: client CPU of the codec plus normalisation against a bare parse.
+
+Downloads ``--pages`` query pages of ``ReplicaTaskSession`` entities (``--page-size`` records,
+newest first) from the simulator once as XML and once as JSON, keeps the bytes in memory, then
+times, best of ``--repeat``, in CPU seconds of this process (``time.process_time``):
+
+* bare: ``xmltodict.parse(body)`` / ``json.loads(body)`` with default arguments;
+* ours: what the collection's client does with the same bytes - ``_codec.decode`` (safe XML
+  parsing, canonical keys), ``_codec.query_records`` and ``_records.normalize`` of every record,
+  imported from the tree on ``PYTHONPATH``.
+
+Writes ``{"xml": {...}, "json": {...}}`` with the seconds, records and bytes to ``--output``.
+"""
+
+import argparse
+import json
+import sys
+import time
+
+import requests
+import xmltodict
+
+from ansible_collections.opsbox.veeam_em.plugins.module_utils import _codec, _records  # pylint: disable=import-error
+
+MEDIA = {"xml": "application/xml", "json": "application/json"}
+TYPE = "ReplicaTaskSession"
+
+
+def download(args, wire):
+    """The raw bodies and content types of the pages, in the given wire format."""
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = args.ca_path
+    base = args.url.rstrip("/")
+    logon = session.post(base + "/api/sessionMngr/?v=latest", auth=(args.username, args.password))
+    logon.raise_for_status()
+    session.headers["X-RestSvcSessionId"] = logon.headers["X-RestSvcSessionId"]
+    pages = []
+    try:
+        for number in range(1, args.pages + 1):
+            response = session.get(base + "/api/query", headers={"Accept": MEDIA[wire]}, params={
+                "type": TYPE, "format": "Entities", "sortDesc": "CreationTime",
+                "pageSize": str(args.page_size), "page": str(number)})
+            response.raise_for_status()
+            pages.append((response.content, response.headers.get("Content-Type")))
+    finally:
+        if logon.headers.get("Location"):
+            session.delete(logon.headers["Location"])
+    return pages
+
+
+def bare(pages, wire):
+    """Parse every page with the plain library call; return the number of documents parsed."""
+    parse = xmltodict.parse if wire == "xml" else json.loads
+    for body, _ctype in pages:
+        parse(body)
+    return len(pages)
+
+
+def ours(pages, _wire):
+    """Decode, unwrap and normalise every page as the client does; return the number of records."""
+    count = 0
+    for body, ctype in pages:
+        _root, doc = _codec.decode(body, ctype)
+        for record in _codec.query_records(doc):
+            _records.normalize(record, TYPE)
+            count += 1
+    return count
+
+
+def best_cpu(function, pages, wire, repeat):
+    """Lowest CPU seconds of ``repeat`` calls, and the last call's return value."""
+    best = None
+    value = None
+    for _index in range(repeat):
+        started = time.process_time()
+        value = function(pages, wire)
+        spent = time.process_time() - started
+        best = spent if best is None else min(best, spent)
+    return best, value
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--username", required=True)
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--ca-path", required=True)
+    parser.add_argument("--pages", type=int, default=10)
+    parser.add_argument("--page-size", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--output", required=True)
+    args = parser.parse_args()
+    result = {}
+    for wire in ("xml", "json"):
+        pages = download(args, wire)
+        bare_seconds, _docs = best_cpu(bare, pages, wire, args.repeat)
+        our_seconds, records = best_cpu(ours, pages, wire, args.repeat)
+        result[wire] = {"pages": len(pages), "records": records, "bytes": sum(len(body) for body, _ctype in pages),
+                        "bare_seconds": bare_seconds, "ours_seconds": our_seconds}
+    with open(args.output, "w") as handle:
+        json.dump(result, handle)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
