@@ -17,8 +17,10 @@ __metaclass__ = type
 
 import datetime
 import re
+from urllib.parse import quote
 
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._errors import EMError, EMNotFoundError, EMQueryError, to_fail_json_kwargs
+from ansible_collections.opsbox.veeam_em.plugins.module_utils._query import predicate
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._records import JOB_STATES, RESULTS, TASK_STATES
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._times import UTC, parse_timestamp
 
@@ -30,6 +32,13 @@ _AGE_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # 60 characters each once quoted and URL-encoded, so 40 keep the URL near 3 KB, well inside
 # what HTTP.sys accepts (16 KB) while still cutting the request count by a factor of 40.
 TASK_BATCH_SIZE = 40
+# ``latest`` on job (policy) sessions reads this recent span first: a job that ran in it has its
+# newest session there, and older sessions are then read only for the jobs that did not run in it.
+# Two days hold at least one run of every daily job, so usually nothing older is read at all.
+LATEST_RECENT_SPAN = datetime.timedelta(days=2)
+# Longest percent-encoded exclusion list sent with the older read; HTTP.sys refuses request lines
+# over 16 KB and the user's own filter must fit too. Beyond it the older read is not narrowed.
+LATEST_EXCLUSION_LENGTH = 8000
 
 SORT_CHOICES = ("newest_first", "oldest_first")
 
@@ -61,7 +70,8 @@ class InfoSpec:
     document ``Result`` as a filter field (CDP task sessions), so that it is applied here.
     """
 
-    def __init__(self, return_key, resources, selectors, latest_key, states, result_on_server=True, flags=None):
+    def __init__(self, return_key, resources, selectors, latest_key, states, result_on_server=True, flags=None,
+                 latest_owner=None):
         self.return_key = return_key
         self.resources = resources
         self.selectors = selectors
@@ -69,6 +79,10 @@ class InfoSpec:
         self.states = states
         self.result_on_server = result_on_server
         self.flags = flags or {}
+        # (fact, filter field) of the job or policy that, with the backup server, makes latest_key;
+        # None where the key holds a VM name (EM compares names case-insensitively, so a name
+        # cannot be excluded exactly).
+        self.latest_owner = latest_owner
 
     def selector_options(self):
         """Every option that narrows the records (and so excludes ``id``)."""
@@ -78,17 +92,17 @@ class InfoSpec:
 SPECS = {
     "replica_session_info": InfoSpec(
         "replica_sessions", {"replica": "ReplicaJobSession"}, {"job_name": "JobName"},
-        ("backup_server_uid", "job_uid"), JOB_STATES, flags={"is_retry": "IsRetry"}),
+        ("backup_server_uid", "job_uid"), JOB_STATES, flags={"is_retry": "IsRetry"}, latest_owner=("job_uid", "JobUid")),
     "backup_session_info": InfoSpec(
         "backup_sessions", {"backup": "BackupJobSession"}, {"job_name": "JobName", "job_type": "JobType"},
-        ("backup_server_uid", "job_uid"), JOB_STATES, flags={"is_retry": "IsRetry"}),
+        ("backup_server_uid", "job_uid"), JOB_STATES, flags={"is_retry": "IsRetry"}, latest_owner=("job_uid", "JobUid")),
     "task_session_info": InfoSpec(
         "task_sessions", {"replica": "ReplicaTaskSession", "backup": "BackupTaskSession"},
         {"vm_name": "VmDisplayName", "job_name": "JobName", "job_session_uid": "JobSessionUid"},
         ("session_type", "backup_server_uid", "vm_name"), TASK_STATES),
     "cdp_session_info": InfoSpec(
         "cdp_sessions", {"cdp": "CdpReplicaSession"}, {"policy_name": "PolicyName"},
-        ("backup_server_uid", "policy_uid"), JOB_STATES),
+        ("backup_server_uid", "policy_uid"), JOB_STATES, latest_owner=("policy_uid", "PolicyUid")),
     "cdp_task_session_info": InfoSpec(
         "cdp_task_sessions", {"cdp": "CdpReplicaTaskSession"},
         {"vm_name": "VmDisplayName", "policy_session_uid": "PolicySessionUid", "policy_session_name": "PolicySessionName"},
@@ -298,6 +312,64 @@ def fetch_by_id(client, params, spec, kinds):
     return []
 
 
+def latest_split(predicates, now):
+    """The instant that splits a ``latest`` read into a recent and an older part, or None for one read.
+
+    None when the window the predicates leave lies wholly on one side of ``now - LATEST_RECENT_SPAN``.
+    """
+    split = now - LATEST_RECENT_SPAN
+    for field, op, value in predicates:
+        if field == "CreationTime" and ((op == ">=" and value >= split) or (op == "<=" and value < split)):
+            return None
+    return split
+
+
+def older_exclusion(resource, recent, spec):
+    """A raw filter for the older part of a ``latest`` read: only jobs (policies) absent from *recent*.
+
+    One OR-group per backup server seen (its other jobs), one for the servers not seen. None
+    when it cannot be exact (a fact without a server or job UID) or would not fit in a URL.
+    """
+    fact_name, field = spec.latest_owner
+    owners = {}
+    for fact in recent:
+        server, owner = fact.get("backup_server_uid"), fact.get(fact_name)
+        if not server or not owner:
+            return None
+        owners.setdefault(server, set()).add(owner)
+    if not owners:
+        return None
+    groups = ["(%s;%s)" % (predicate(resource, "BackupServerUid", "==", server),
+                           predicate(resource, field, "!=", sorted(owners[server])))
+              for server in sorted(owners)]
+    groups.append("(%s)" % predicate(resource, "BackupServerUid", "!=", sorted(owners)))
+    text = ",".join(groups)
+    if len(quote(text, safe="")) > LATEST_EXCLUSION_LENGTH:
+        return None
+    return text
+
+
+def fetch_latest_candidates(client, resource, predicates, raw_filter, spec, now):
+    """Newest first, the records ``latest`` keeps and as few others as EM's filters allow.
+
+    The recent span is read whole; before it, only the jobs (policies) that did not run in
+    it. Every job's newest session is in one of the two parts, so :func:`keep_latest` gives
+    the same answer as over everything.
+    """
+    split = latest_split(predicates, now) if spec.latest_owner else None
+    if split is None:
+        return list(client.query(resource, predicates, raw_filter, "-CreationTime"))
+    recent = list(client.query(resource, list(predicates) + [("CreationTime", ">=", split)], raw_filter,
+                               "-CreationTime"))
+    exclusion = older_exclusion(resource, recent, spec)
+    if exclusion and raw_filter and str(raw_filter).strip():
+        exclusion = "(%s);(%s)" % (str(raw_filter).strip(), exclusion)
+    elif not exclusion:
+        exclusion = raw_filter
+    older = client.query(resource, list(predicates) + [("CreationTime", "<", split)], exclusion, "-CreationTime")
+    return recent + list(older)
+
+
 def fetch_matching(client, params, spec, kinds, now):
     """Every record the options select, sorted, with ``latest`` and ``limit`` applied."""
     predicates, results_here = build_predicates(params, spec, now)
@@ -307,6 +379,10 @@ def fetch_matching(client, params, spec, kinds, now):
     server_limit = None if params.get("latest") or results_here else limit
     streams = []
     for kind in kinds:
+        if params.get("latest") and spec.latest_owner and not results_here:
+            facts = fetch_latest_candidates(client, spec.resources[kind], predicates, params.get("filter"), spec, now)
+            streams.append([tag_fact(fact, kind, spec) for fact in (facts if newest_first else facts[::-1])])
+            continue
         facts = client.query(spec.resources[kind], predicates, params.get("filter"), sort_order(params), server_limit)
         if results_here:
             facts = (fact for fact in facts if (fact.get("result") or "None") in results_here)

@@ -22,7 +22,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._codec import href_id
-from ansible_collections.opsbox.veeam_em.plugins.module_utils._times import parse_timestamp, format_fact_time
+from ansible_collections.opsbox.veeam_em.plugins.module_utils._times import fact_time
 
 JOB_STATES = ("Starting", "Stopping", "Working", "Pausing", "Resuming", "Stopped")
 TASK_STATES = ("InProgress", "Pending", "Completed")
@@ -54,20 +54,35 @@ _SNAKE_1 = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _SNAKE_2 = re.compile(r"([a-z0-9])([A-Z])")
 
 
+_SNAKE_CACHE = {}
+_SNAKE_CACHE_LIMIT = 1024
+
+
 def snake_case(name):
     """``CreationTimeUTC`` -> ``creation_time_utc``, ``VmDisplayName`` -> ``vm_display_name``."""
     return _SNAKE_2.sub(r"\1_\2", _SNAKE_1.sub(r"\1_\2", name)).replace("-", "_").lower()
 
 
+def _snake_cached(name):
+    """:func:`snake_case` remembered for the few unknown keys a server sends on every record (bounded)."""
+    known = _SNAKE_CACHE.get(name)
+    if known is None:
+        known = snake_case(name)
+        if len(_SNAKE_CACHE) < _SNAKE_CACHE_LIMIT:
+            _SNAKE_CACHE[name] = known
+    return known
+
+
 def _text(value):
     if value is None:
         return None
-    if isinstance(value, dict):  # an XML element that carried attributes next to its text
-        value = value.get("#text")
-        if value is None:
-            return None
-    value = str(value)
-    return value if value.strip() else None
+    if value.__class__ is not str:
+        if isinstance(value, dict):  # an XML element that carried attributes next to its text
+            value = value.get("#text")
+            if value is None:
+                return None
+        value = str(value)
+    return value if value and not value.isspace() else None
 
 
 def _integer(value):
@@ -88,6 +103,8 @@ def _integer(value):
 
 
 def _boolean(value):
+    if value is None:
+        return None
     if isinstance(value, bool):
         return value
     text = _text(value)
@@ -109,13 +126,11 @@ def _enum(value):
 
 
 def _time(value):
+    """``(aware datetime, fact string)``, or ``(None, None)`` when absent or not a timestamp."""
     text = _text(value)
     if text is None:
-        return None
-    try:
-        return parse_timestamp(text)
-    except ValueError:
-        return None
+        return None, None
+    return fact_time(text)
 
 
 def bare_id(uid):
@@ -125,18 +140,37 @@ def bare_id(uid):
     return uid.rsplit(":", 1)[-1]
 
 
-def _up(links, *types):
-    """``(uid, name)`` of the object an ``Up`` link of one of *types* points at, or ``(None, None)``.
-
-    The UID is written in EM's documented ``urn:veeam:<Type>:<guid>`` form from the link's
-    type and the GUID at the end of its Href.
-    """
+def _up_links(links):
+    """``{link Type: (position, link)}`` of the first ``Up`` link of each type, in one pass over the links."""
+    found = {}
+    position = 0
     for link in links or ():
-        if (link.get("Rel") or "").lower() == "up" and link.get("Type") in types:
-            guid = href_id(link.get("Href"))
-            kind = link["Type"][:-len("Reference")] if link["Type"].endswith("Reference") else link["Type"]
-            return ("urn:veeam:%s:%s" % (kind, guid) if guid else None), link.get("Name")
-    return None, None
+        position += 1
+        rel = link.get("Rel")
+        if rel and (rel == "Up" or rel.lower() == "up"):
+            kind = link.get("Type")
+            if kind not in found:
+                found[kind] = (position, link)
+    return found
+
+
+def _up(found, *types):
+    """``(uid, name)`` of the object the first ``Up`` link of one of *types* points at, or ``(None, None)``.
+
+    *found* comes from :func:`_up_links`. The UID is written in EM's documented
+    ``urn:veeam:<Type>:<guid>`` form from the link's type and the GUID at the end of its Href.
+    """
+    best = None
+    for kind in types:
+        item = found.get(kind)
+        if item is not None and (best is None or item[0] < best[0]):
+            best = item
+    if best is None:
+        return None, None
+    link = best[1]
+    guid = href_id(link.get("Href"))
+    kind = link["Type"][:-len("Reference")] if link["Type"].endswith("Reference") else link["Type"]
+    return ("urn:veeam:%s:%s" % (kind, guid) if guid else None), link.get("Name")
 
 
 def record_type(record, type_hint=None):
@@ -152,49 +186,50 @@ def record_type(record, type_hint=None):
 
 def normalize(record, type_hint=None):
     """Flat snake_case facts for one canonical record (see the module docstring)."""
-    links = record.get("Links") or []
+    get = record.get
+    links = _up_links(get("Links"))
     kind = record_type(record, type_hint)
-    uid = _text(record.get("UID"))
-    created = _time(record.get("CreationTimeUTC", record.get("CreationTime")))
-    ended = _time(record.get("EndTimeUTC", record.get("EndTime")))
+    uid = _text(get("UID"))
+    created, creation_time = _time(get("CreationTimeUTC", get("CreationTime")))
+    ended, end_time = _time(get("EndTimeUTC", get("EndTime")))
     facts = {
         "uid": uid,
-        "id": bare_id(uid) or href_id(record.get("Href")),
-        "name": _text(record.get("Name")),
+        "id": bare_id(uid) or href_id(get("Href")),
+        "name": _text(get("Name")),
         "type": kind,
-        "creation_time": format_fact_time(created),
-        "end_time": format_fact_time(ended),
+        "creation_time": creation_time,
+        "end_time": end_time,
         "duration_seconds": round((ended - created).total_seconds(), 3) if created and ended else None,
-        "state": _enum(record.get("State")),
-        "result": _enum(record.get("Result")),
-        "job_type": _text(record.get("JobType")),
-        "is_retry": _boolean(record.get("IsRetry")),
-        "progress": _integer(record.get("Progress")),
-        "failure_message": _text(record.get("FailureMessage")),
-        "vm_name": _text(record.get("VmDisplayName")),
-        "vm_uid": _text(record.get("VmUid")),
-        "reason": _text(record.get("Reason")),
-        "total_size": _integer(record.get("TotalSize")),
-        "policy_type": _text(record.get("PolicyType")),
+        "state": _enum(get("State")),
+        "result": _enum(get("Result")),
+        "job_type": _text(get("JobType")),
+        "is_retry": _boolean(get("IsRetry")),
+        "progress": _integer(get("Progress")),
+        "failure_message": _text(get("FailureMessage")),
+        "vm_name": _text(get("VmDisplayName")),
+        "vm_uid": _text(get("VmUid")),
+        "reason": _text(get("Reason")),
+        "total_size": _integer(get("TotalSize")),
+        "policy_type": _text(get("PolicyType")),
     }
 
     facts["backup_server_uid"], facts["backup_server_name"] = _up(links, "BackupServerReference")
     job_uid, job_name = _up(links, "JobReference")
-    facts["job_uid"] = _text(record.get("JobUid")) or job_uid
-    facts["job_name"] = _text(record.get("JobName")) or job_name
+    facts["job_uid"] = _text(get("JobUid")) or job_uid
+    facts["job_name"] = _text(get("JobName")) or job_name
     parent_uid, facts["job_session_name"] = _up(links, *_PARENT_SESSION_LINKS)
-    facts["job_session_uid"] = _text(record.get("JobSessionUid")) or parent_uid
+    facts["job_session_uid"] = _text(get("JobSessionUid")) or parent_uid
     policy_uid, policy_name = _up(links, "CdpPolicyReference")
-    facts["policy_uid"] = _text(record.get("PolicyUid")) or policy_uid
-    facts["policy_name"] = _text(record.get("PolicyName")) or policy_name
+    facts["policy_uid"] = _text(get("PolicyUid")) or policy_uid
+    facts["policy_name"] = _text(get("PolicyName")) or policy_name
     policy_session_uid, facts["policy_session_name"] = _up(links, "CdpReplicaSessionReference")
-    facts["policy_session_uid"] = _text(record.get("PolicySessionUid")) or policy_session_uid
+    facts["policy_session_uid"] = _text(get("PolicySessionUid")) or policy_session_uid
 
     wanted = FACT_KEYS.get(kind)
     if wanted is None:
-        result = dict((key, value) for key, value in facts.items() if value is not None or key in _COMMON)
+        result = {key: value for key, value in facts.items() if value is not None or key in _COMMON}
     else:
-        result = dict((key, facts[key]) for key in wanted)
+        result = {key: facts[key] for key in wanted}
         for key, value in facts.items():
             if value is not None and key not in result:
                 result[key] = value
@@ -202,7 +237,7 @@ def normalize(record, type_hint=None):
     for key, value in record.items():
         if key in _CONSUMED or key.startswith("#"):
             continue
-        name = snake_case(key)
+        name = _snake_cached(key)
         if name not in result:
             result[name] = value
     return result

@@ -117,12 +117,14 @@ class EMClient:
 
     # reading -------------------------------------------------------------------------------------
 
-    def query_records(self, resource, predicates=None, raw_filter=None, sort=None, limit=None):
+    def query_records(self, resource, predicates=None, raw_filter=None, sort=None, limit=None, concurrency=None):
         """Canonical records of ``GET /api/query`` across all pages (see :meth:`query`)."""
         resource = resource_type(resource)
         params = query_params(resource, predicates, raw_filter, sort)
         if limit is not None:
             _check_range("limit", limit, 0, 10 ** 9)
+        if concurrency is not None:
+            _check_range("concurrency", concurrency, 1, self.concurrency)
         page_size = self.page_size if limit is None else max(1, min(self.page_size, int(limit)))
         params["pageSize"] = str(page_size)
 
@@ -131,13 +133,13 @@ class EMClient:
             _root, doc = self._session.get_document("query", params=page_params)
             return _codec.query_records(doc), _codec.paging_info(doc)
 
-        return self._walk(fetch, resource, limit)
+        return self._walk(fetch, resource, limit, self.concurrency if concurrency is None else int(concurrency))
 
-    def _walk(self, fetch, resource, limit):
+    def _walk(self, fetch, resource, limit, concurrency):
         if limit == 0:
             return
         count = 0
-        pages = iter_pages(fetch, self.concurrency, MAX_PAGES, describe="query type=%s" % resource.name)
+        pages = iter_pages(fetch, concurrency, MAX_PAGES, describe="query type=%s" % resource.name)
         try:
             for records in pages:
                 for record in records:
@@ -148,17 +150,27 @@ class EMClient:
         finally:
             pages.close()
 
-    def query(self, resource, predicates=None, raw_filter=None, sort=None, limit=None):
+    def query(self, resource, predicates=None, raw_filter=None, sort=None, limit=None, concurrency=None):
         """Facts of every record of *resource* matching the filter, in server order.
 
         *predicates*: ``{field: value or [values]}`` or ``[(field, op, value), ...]``;
         *raw_filter*: an EM filter expression ANDed in parentheses; *sort*:
         ``"-CreationTime"`` or ``("CreationTime", "desc")``; *limit*: stop after so
-        many.  Filter problems raise :class:`EMQueryError` here, before any request.
+        many; *concurrency*: pages in flight for this query (at most the client's).
+        Filter problems raise :class:`EMQueryError` here, before any request.
+        Closing the returned generator stops the paging at once (see :func:`iter_pages`).
         """
         resource = resource_type(resource)
-        records = self.query_records(resource, predicates, raw_filter, sort, limit)
-        return (_records.normalize(record, resource.name) for record in records)
+        records = self.query_records(resource, predicates, raw_filter, sort, limit, concurrency)
+        return self._facts(records, resource.name)
+
+    @staticmethod
+    def _facts(records, type_name):
+        try:
+            for record in records:
+                yield _records.normalize(record, type_name)
+        finally:
+            records.close()
 
     def children(self, resource, parent_uid, predicates=None, raw_filter=None, sort=None, limit=None):
         """Task sessions of one job session (or CDP task sessions of one CDP session).

@@ -12,7 +12,9 @@ session of the window.
 ``full_scan`` reads every task session of the window. ``fast`` reads the same answer
 with far fewer records:
 
-1. the job (CDP: policy) sessions that overlap the window (ended in it or still running);
+1. the job (CDP: policy) sessions that overlap the window (ended in it or still running): for
+   replication and backup jobs, those of the last :data:`RECENT_SPAN` first, then the older
+   ones only of the jobs without a full run (see 2) in that span;
 2. per job, its sessions from the newest one down to the newest *full run* (not a retry,
    finished, and either Success/Warning or without a failure message, i.e. not stopped
    part-way), and the task sessions of exactly those sessions;
@@ -20,7 +22,9 @@ with far fewer records:
    the job whose VM is NOT among the VMs already seen in that job (VMs removed from the
    job, or missing from its recent runs), so nothing of the window is lost;
 4. per VM whose newest completed or newest successful task session is still unknown,
-   the completed task sessions older than what step 2 read.
+   the completed task sessions older than what step 2 read, newest first, and only until
+   each VM of the request has both (the request is closed there, so no further page is
+   fetched).
 
 Every step filters on the server (``JobSessionUid``/``JobUid``/``VmDisplayName`` groups
 ORed into one request up to :data:`MAX_FILTER_LENGTH`), so the answer equals a full
@@ -29,6 +33,9 @@ scan's. The planning steps are pure functions, tested without a server.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+import threading
 from urllib.parse import quote
 
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._query import build_filter, predicate
@@ -39,6 +46,9 @@ from ansible_collections.opsbox.veeam_em.plugins.module_utils._query import buil
 MAX_FILTER_LENGTH = 12000
 
 STRATEGIES = ("fast", "full_scan")
+# Step 1 of the fast strategy reads this recent span of job sessions first; a job with a full run in
+# it needs nothing older (jobs run at least daily as a rule, so this is most jobs).
+RECENT_SPAN = timedelta(days=2)
 
 
 class Source:
@@ -132,11 +142,14 @@ def task_predicates(source, window):
     return predicates
 
 
-def plan_sessions(sessions, source):
+def plan_sessions(sessions, source, unread_jobs=()):
     """Split each job's sessions (newest first) into those to read now and the older rest.
 
     Returns ``{job: {"read": [session, ...], "rest": [session, ...], "cutoff": creation time
-    of the oldest read session or None when nothing older is left}}``.
+    of the oldest read session or None when nothing older is left}}``. The older sessions
+    of *unread_jobs* were not read (see :func:`read_sessions`): those jobs keep a cutoff even
+    with an empty rest, as if older sessions existed (if none do, the queries it leads to
+    find nothing more).
     """
     by_job = {}
     for session in newest_first(sessions):
@@ -149,36 +162,66 @@ def plan_sessions(sessions, source):
             if is_full_run(session):
                 break
         rest = items[len(read):]
-        plan[job] = {"read": read, "rest": rest, "cutoff": read[-1].get("creation_time") if rest else None}
+        plan[job] = {"read": read, "rest": rest,
+                     "cutoff": read[-1].get("creation_time") if rest or job in unread_jobs else None}
     return plan
+
+
+def complete_jobs(sessions, source):
+    """Jobs whose newest full run is among *sessions* (all of their sessions since some instant)."""
+    return set(job for job, entry in plan_sessions(sessions, source).items()
+               if job is not None and is_full_run(entry["read"][-1]))
+
+
+def older_sessions_filter(source, window, jobs, budget=MAX_FILTER_LENGTH):
+    """Raw filter for the job sessions before the recent span: the window's, minus *jobs*.
+
+    Without an exclusion (nothing to exclude, or a list too long for one URL) it is the
+    window's filter alone, which reads more but gives the same plan.
+    """
+    _predicates, raw = session_filter(source, window)
+    if not jobs:
+        return raw
+    exclusion = predicate(source.session_type, source.task_job_field, "!=", sorted(jobs))
+    combined = "(%s);%s" % (raw, exclusion)
+    if _encoded_length(combined) > budget - 2000:
+        return raw
+    return combined
 
 
 def _encoded_length(text):
     return len(quote(text, safe=""))
 
 
-def pack_groups(resource, groups, common, budget=MAX_FILTER_LENGTH):
+def pack(resource, groups, common, budget=MAX_FILTER_LENGTH):
     """Pack OR-groups of predicates into as few raw filters as the URL budget allows.
 
     *groups* is a list of predicate lists (each ANDed); a raw filter ORs whole groups.
-    Returns a list of raw filter strings; a group alone over the budget still gets a
-    request of its own (callers keep groups small enough, see :func:`plan_fallback`).
+    Returns ``[(raw filter, [group, ...]), ...]``: each filter with the groups it holds.
+    A group alone over the budget still gets a request of its own (callers keep groups
+    small enough, see :func:`plan_fallback`).
     """
     base = _encoded_length(build_filter(resource, common) or "") + 3
-    filters = []
-    current = []
+    packed = []
+    texts, members = [], []
     size = base
     for group in groups:
         text = "(%s)" % ";".join(predicate(resource, *item) for item in group)
         length = _encoded_length(text) + 3
-        if current and size + length > budget:
-            filters.append(",".join(current))
-            current, size = [], base
-        current.append(text)
+        if texts and size + length > budget:
+            packed.append((",".join(texts), members))
+            texts, members, size = [], [], base
+        texts.append(text)
+        members.append(group)
         size += length
-    if current:
-        filters.append(",".join(current))
-    return filters
+    if texts:
+        packed.append((",".join(texts), members))
+    return packed
+
+
+def pack_groups(resource, groups, common, budget=MAX_FILTER_LENGTH):
+    """The raw filters of :func:`pack` alone."""
+    return [raw for raw, _members in pack(resource, groups, common, budget)]
 
 
 def session_groups(source, sessions):
@@ -196,7 +239,7 @@ def plan_fallback(source, plan, known, budget=MAX_FILTER_LENGTH):
     groups = []
     for job in sorted(plan, key=str):
         entry = plan[job]
-        if not entry["rest"]:
+        if entry["cutoff"] is None:
             continue
         if source.task_job_field:
             base = [(source.task_job_field, "==", job)]
@@ -267,6 +310,44 @@ def plan_history(source, tasks, plan, known, sessions_by_uid):
     return dict((server, sorted(items, key=lambda group: str(group[0][2]))) for server, items in groups.items())
 
 
+def history_stop(summary, server, groups):
+    """A ``stop(task)`` for one history request read newest first: True once it holds all it is for.
+
+    *groups* are the request's groups from :func:`plan_history` (one VM of *server* each);
+    *summary* is :func:`summarize` of what was read before. A VM needs its newest completed
+    task session if that is still unknown, and its newest successful one likewise; the first
+    completed (successful) record of a VM in this order is that one, because everything of
+    the VM newer than the group's bound has been read already. Once no VM needs anything,
+    the records created at the same instant as the last useful one are still read (EM's
+    order between equal creation times is arbitrary, :func:`newest_first` breaks such ties
+    by uid), and the first strictly older record ends the request.
+    """
+    needs = {}
+    for group in groups:
+        key = (server, group[0][2])
+        entry = summary.get(key) or {"completed": None, "success": None}
+        wanted = set(name for name in ("completed", "success") if entry[name] is None)
+        if wanted:
+            needs[key] = wanted
+    last_useful = [None]
+
+    def stop(task):
+        created = task.get("creation_time") or ""
+        if not needs:
+            return last_useful[0] is None or created < last_useful[0]
+        wanted = needs.get(vm_key(task))
+        if wanted and not is_running(task):
+            wanted.discard("completed")
+            if task.get("result") == "Success":
+                wanted.discard("success")
+            last_useful[0] = created
+            if not wanted:
+                del needs[vm_key(task)]
+        return False
+
+    return stop
+
+
 # ------------------------------------------------------------------------------ reading
 
 class Reader:
@@ -278,26 +359,82 @@ class Reader:
         self.window = window
         self.queries = 0
         self.records = 0
+        self._count_lock = threading.Lock()
 
-    def _query(self, resource, predicates, raw_filter=None, sort=None):
-        self.queries += 1
-        for record in self.client.query(resource, predicates, raw_filter=raw_filter, sort=sort):
-            self.records += 1
-            yield record
+    def _query(self, resource, predicates, raw_filter=None, sort=None, stop=None, concurrency=None):
+        """The records of one query as a list; with *stop*, only up to the record it says ends the query.
 
-    def sessions(self):
+        Stopping closes the client's generator at once: the pages not yet requested are never
+        requested (at most the pages already in flight still arrive).
+        """
+        options = {} if concurrency is None else {"concurrency": concurrency}
+        records = []
+        results = self.client.query(resource, predicates, raw_filter=raw_filter, sort=sort, **options)
+        try:
+            for record in results:
+                records.append(record)
+                if stop is not None and stop(record):
+                    break
+        finally:
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
+        with self._count_lock:
+            self.queries += 1
+            self.records += len(records)
+        return records
+
+    def sessions(self, extra=(), raw_filter=None):
         predicates, raw = session_filter(self.source, self.window)
-        return list(self._query(self.source.session_type, predicates, raw, sort="-CreationTime"))
+        return self._query(self.source.session_type, predicates + list(extra), raw_filter or raw, sort="-CreationTime")
 
-    def tasks_in_groups(self, groups, extra=()):
-        common = task_predicates(self.source, self.window) + list(extra)
+    def sessions_by_uid(self, uids):
+        """Sessions named by UID (parents of kept task sessions that step 1 did not read)."""
+        groups = [[("UID", "==", uid)] for uid in sorted(uids)]
         found = []
-        for raw in pack_groups(self.source.task_type, groups, common):
-            found.extend(self._query(self.source.task_type, common, raw))
+        for raw, _members in pack(self.source.session_type, groups, []):
+            found.extend(self._query(self.source.session_type, [], raw))
         return found
 
+    def tasks_in_groups(self, groups, extra=(), sort=None, stop_for=None, budget=None):
+        """Task sessions matching any of *groups* (and the window, and *extra*), in as few requests as fit.
+
+        The requests run side by side, at most ``client.concurrency`` pages in flight in all,
+        and their records are returned in the order of the requests. *stop_for(groups)*, when
+        given, makes the ``stop`` function of the request holding those groups; such requests
+        read their pages one at a time, so that stopping wastes no page fetched ahead.
+        """
+        common = task_predicates(self.source, self.window) + list(extra)
+        packed = pack(self.source.task_type, groups, common, budget or MAX_FILTER_LENGTH)
+        if not packed:
+            return []
+        concurrency = max(1, int(getattr(self.client, "concurrency", 1) or 1))
+
+        def run(raw, members, page_concurrency):
+            stop = stop_for(members) if stop_for is not None else None
+            return self._query(self.source.task_type, common, raw, sort=sort, stop=stop,
+                               concurrency=page_concurrency)
+
+        if len(packed) == 1 or concurrency == 1:
+            page_concurrency = 1 if stop_for is not None else None
+            found = []
+            for raw, members in packed:
+                found.extend(run(raw, members, page_concurrency))
+            return found
+        workers = min(len(packed), concurrency)
+        page_concurrency = 1 if stop_for is not None else max(1, concurrency // workers)
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
+            futures = [pool.submit(run, raw, members, page_concurrency) for raw, members in packed]
+            found = []
+            for future in futures:
+                found.extend(future.result())
+            return found
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
     def all_tasks(self):
-        return list(self._query(self.source.task_type, task_predicates(self.source, self.window)))
+        return self._query(self.source.task_type, task_predicates(self.source, self.window))
 
 
 def _job_of(source, task, sessions_by_uid):
@@ -311,12 +448,30 @@ def read_full_scan(reader):
     return sessions, reader.all_tasks()
 
 
+def read_sessions(reader):
+    """Step 1: ``(sessions, jobs whose older sessions were not read)``.
+
+    Only jobs (not CDP policies, whose older sessions step 3 names one by one) and only
+    windows longer than the recent span are read in two parts.
+    """
+    source, window = reader.source, reader.window
+    split = window.until - RECENT_SPAN
+    if not source.task_job_field or split <= window.since:
+        return reader.sessions(), set()
+    recent = reader.sessions(extra=[("CreationTime", ">=", split)])
+    complete = complete_jobs(recent, source)
+    older = reader.sessions(extra=[("CreationTime", "<", split)],
+                            raw_filter=older_sessions_filter(source, window, complete))
+    # without an exclusion (too many jobs for one URL) the older read holds those jobs too
+    return recent + [session for session in older if session.get(source.job_key) not in complete], complete
+
+
 def read_fast(reader):
     """The newest runs of each job, then only what is still unknown (see the module docstring)."""
     source = reader.source
-    sessions = reader.sessions()
+    sessions, unread_jobs = read_sessions(reader)
     sessions_by_uid = dict((session["uid"], session) for session in sessions)
-    plan = plan_sessions(sessions, source)
+    plan = plan_sessions(sessions, source, unread_jobs)
     to_read = [session for entry in plan.values() for session in entry["read"]]
     tasks = reader.tasks_in_groups(session_groups(source, to_read))
 
@@ -327,10 +482,13 @@ def read_fast(reader):
         if task.get("vm_name") not in known.get(_job_of(source, task, sessions_by_uid), ()):
             tasks.append(task)
 
+    summary = summarize(tasks)
     for server, groups in sorted(plan_history(source, tasks, plan, known, sessions_by_uid).items(),
                                  key=lambda item: str(item[0])):
         extra = [("State", "==", "Completed")] + ([("BackupServerName", "==", server)] if server else [])
-        tasks.extend(reader.tasks_in_groups(groups, extra=extra))
+        tasks.extend(reader.tasks_in_groups(
+            groups, extra=extra, sort="-CreationTime",
+            stop_for=lambda members, server=server: history_stop(summary, server, members)))
     return sessions, tasks
 
 
@@ -352,6 +510,10 @@ def read_source(client, source_name, window, strategy="fast"):
         tasks = [task for task in tasks if task.get(source.parent_key) in sessions_by_uid]
     reduced = reduce_tasks(tasks)
     wanted = set(task.get(source.parent_key) for task in reduced)
+    missing = set(uid for uid in wanted if uid and uid not in sessions_by_uid)
+    if missing and strategy != "full_scan":
+        # older sessions of jobs with a recent full run were not read in step 1
+        sessions = sessions + reader.sessions_by_uid(missing)
     return {
         "sessions": [session for session in sessions if session["uid"] in wanted],
         "tasks": reduced,

@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._times import format_fact_time, parse_timestamp
 from ansible_collections.opsbox.veeam_em.plugins.module_utils.client import EMClient
+from ansible_collections.opsbox.veeam_em.plugins.plugin_utils import _inventory_read
 from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._inventory_build import build_inventory
 from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._inventory_read import (
     Window, read_source, summarize,
@@ -57,6 +58,9 @@ def test_both_strategies_equal_truth(simulators, dataset, kind, days):
     # Not only the newest task sessions: the whole inventory is the same.
     now = window.until
     assert build_inventory({kind: fast}, now, str) == build_inventory({kind: full}, now, str)
+    # and so is what the cache keeps: the same task sessions and the sessions they belong to
+    assert fast["tasks"] == full["tasks"]
+    assert sorted(fast["sessions"], key=lambda item: item["uid"]) == sorted(full["sessions"], key=lambda item: item["uid"])
     check_closed(sim)
 
 
@@ -110,4 +114,28 @@ def test_small_pages_and_json_give_the_same_answer(simulators):
     expected = truth_newest(sim, "replica", window)
     part = read(sim, "replica", window, "fast", page_size=7, wire_format="json", concurrency=1)
     assert newest_of(part) == expected
+    check_closed(sim)
+
+
+def never_stop(summary, server, groups):  # pylint: disable=unused-argument
+    return lambda task: False
+
+
+@pytest.mark.parametrize("dataset", ["demo", "mixed"])
+@pytest.mark.parametrize("options", [{}, {"page_size": 7}, {"page_size": 7, "concurrency": 1}, {"wire_format": "json"}])
+def test_history_stops_early_with_the_same_answer(simulators, monkeypatch, dataset, options):
+    """Reading the older history newest first and stopping early changes nothing but the cost."""
+    sim = simulators(dataset)
+    window = window_of(sim, 7)
+    fast = read(sim, "replica", window, "fast", **options)
+    check_closed(sim)  # stopping a query part-way still logs off
+    full = read(sim, "replica", window, "full_scan", **options)
+    monkeypatch.setattr(_inventory_read, "history_stop", never_stop)
+    whole = read(sim, "replica", window, "fast", **options)
+    now = window.until
+    assert build_inventory({"replica": fast}, now, str) == build_inventory({"replica": full}, now, str)
+    assert build_inventory({"replica": fast}, now, str) == build_inventory({"replica": whole}, now, str)
+    assert fast["queries"] == whole["queries"]
+    # the data sets need older history for some VMs, and the early stop reads less of it
+    assert fast["records"] < whole["records"], (fast["records"], whole["records"])
     check_closed(sim)

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import os
 import random
 import socket
@@ -529,3 +530,30 @@ def test_facts_agree_with_ground_truth(em):
                 assert fact["policy_session_uid"] == record["PolicySessionUid"]
             if "JobUid" in record and resource.endswith("JobSession"):
                 assert fact["job_uid"] == record["JobUid"] and fact["job_name"] == record["JobName"]
+
+
+# -- latest: the recent span first, then only the jobs absent from it ----------------------------------
+
+
+@pytest.mark.parametrize("module_name, resource, key", [
+    ("replica_session_info", "ReplicaJobSession", ("backup_server_uid", "job_uid")),
+    ("backup_session_info", "BackupJobSession", ("backup_server_uid", "job_uid")),
+    ("cdp_session_info", "CdpReplicaSession", ("backup_server_uid", "policy_uid")),
+])
+@pytest.mark.parametrize("days_later", [0, 1.5, 40])
+@pytest.mark.parametrize("extra", [{}, {"sort": "oldest_first"}, {"filter": 'Result=="Success"'}])
+def test_latest_reads_less_and_answers_the_same(em, module_name, resource, key, days_later, extra):
+    from ansible_collections.opsbox.veeam_em.plugins.module_utils import _info
+
+    # "now" later than the data moves jobs out of the recent span, so that the older read is exercised
+    now = parse_timestamp(em.now) + datetime.timedelta(days=days_later)
+    params = dict((name, spec.get("default")) for name, spec in _info.COMMON_OPTIONS.items())
+    params.update(latest=True, **extra)
+    with make_client(em) as client:
+        everything = list(client.query(resource, raw_filter=extra.get("filter"), sort="-CreationTime"))
+        expected = _info.keep_latest(everything, key, extra.get("sort") != "oldest_first")
+        em.reset_stats()
+        result = _info.collect(client, params, module_name, now)
+    facts = result[_info.SPECS[module_name].return_key]
+    assert expected and uids(facts) == uids(expected)
+    assert em.stats()["records_sent"] <= len(everything)

@@ -207,3 +207,62 @@ def test_unknown_id_is_an_empty_list_and_known_id_is_found_in_the_right_type():
 def test_every_bad_option_is_refused_without_a_server(module_name, values, message):
     with pytest.raises(EMQueryError, match=message):
         _info.validate_options(params(**values), module_name, NOW)
+
+
+def test_latest_splits_the_read_only_when_the_window_spans_the_split():
+    split = NOW - _info.LATEST_RECENT_SPAN
+    assert _info.latest_split([], NOW) == split
+    assert _info.latest_split([("CreationTime", ">=", NOW - datetime.timedelta(days=30))], NOW) == split
+    assert _info.latest_split([("CreationTime", ">=", NOW - datetime.timedelta(hours=36))], NOW) is None
+    assert _info.latest_split([("CreationTime", "<=", NOW - datetime.timedelta(days=3))], NOW) is None
+    assert _info.latest_split([("CreationTime", "<=", NOW - datetime.timedelta(hours=1))], NOW) == split
+
+
+def test_older_exclusion_names_the_jobs_seen_per_server():
+    spec = _info.SPECS["replica_session_info"]
+    recent = [fact("s1", "t", backup_server_uid="urn:veeam:BackupServer:a", job_uid="urn:veeam:Job:1"),
+              fact("s2", "t", backup_server_uid="urn:veeam:BackupServer:a", job_uid="urn:veeam:Job:2"),
+              fact("s3", "t", backup_server_uid="urn:veeam:BackupServer:b", job_uid="urn:veeam:Job:3")]
+    text = _info.older_exclusion("ReplicaJobSession", recent, spec)
+    assert text == ('(BackupServerUid=="urn:veeam:BackupServer:a";(JobUid!="urn:veeam:Job:1";JobUid!="urn:veeam:Job:2")),'
+                    '(BackupServerUid=="urn:veeam:BackupServer:b";JobUid!="urn:veeam:Job:3"),'
+                    '((BackupServerUid!="urn:veeam:BackupServer:a";BackupServerUid!="urn:veeam:BackupServer:b"))')
+    # not exact without both UIDs, nothing to exclude without records, too long for one URL
+    assert _info.older_exclusion("ReplicaJobSession", recent + [fact("s4", "t", job_uid="j")], spec) is None
+    assert _info.older_exclusion("ReplicaJobSession", [], spec) is None
+    many = [fact("s%d" % n, "t", backup_server_uid="urn:veeam:BackupServer:a", job_uid="urn:veeam:Job:%040d" % n)
+            for n in range(300)]
+    assert _info.older_exclusion("ReplicaJobSession", many, spec) is None
+
+
+class WindowClient(RecordingClient):
+    """Applies the CreationTime predicates, so that the two parts of a latest read see different records."""
+
+    def query(self, resource, predicates=None, raw_filter=None, sort=None, limit=None):
+        self.calls.append((resource, predicates, raw_filter, sort, limit))
+        rows = list(self.tables.get(resource, []))
+        for field, op, value in predicates or ():
+            if field == "CreationTime":
+                bound = value.strftime("%Y-%m-%dT%H")
+                rows = [row for row in rows if {">=": row["creation_time"] >= bound, "<": row["creation_time"] < bound,
+                                                "<=": row["creation_time"] <= bound}[op]]
+        return iter(sorted(rows, key=lambda row: row["creation_time"], reverse=sort == "-CreationTime"))
+
+
+@pytest.mark.parametrize("sort", ["newest_first", "oldest_first"])
+def test_latest_reads_the_recent_span_then_only_the_jobs_absent_from_it(sort):
+    server = "urn:veeam:BackupServer:a"
+    sessions = [fact("new1", "2026-11-22T10", job_uid="j1", backup_server_uid=server),
+                fact("old1", "2026-11-10T10", job_uid="j1", backup_server_uid=server),
+                fact("old2", "2026-11-12T10", job_uid="j2", backup_server_uid=server),
+                fact("older2", "2026-11-11T10", job_uid="j2", backup_server_uid=server)]
+    client = WindowClient({"ReplicaJobSession": sessions})
+    result = _info.collect(client, params(latest=True, sort=sort, filter='Result=="Success"'), "replica_session_info", NOW)
+    uids = [item["uid"] for item in result["replica_sessions"]]
+    assert uids == (["new1", "old2"] if sort == "newest_first" else ["old2", "new1"])
+    recent, older = client.calls
+    assert recent[1][-1][:2] == ("CreationTime", ">=") and recent[2] == 'Result=="Success"'
+    assert older[1][-1][:2] == ("CreationTime", "<")
+    assert older[2] == ('(Result=="Success");((BackupServerUid=="%s";JobUid!="j1"),(BackupServerUid!="%s"))'
+                        % (server, server))
+    assert recent[3] == older[3] == "-CreationTime"

@@ -77,6 +77,17 @@ def test_closing_early_stops_fetching():
     assert len(calls) == seen <= 2 + 4 + 1
 
 
+@pytest.mark.parametrize("read", [1, 2, 5])
+def test_closing_a_serial_walk_fetches_nothing_ahead(read):
+    """With concurrency 1 (how the inventory reads requests it may stop) only the pages consumed are fetched."""
+    fetch, _uids, calls = server(100, 1)
+    pages = iter_pages(fetch, 1)
+    for dummy in range(read):
+        next(pages)
+    pages.close()
+    assert calls == list(range(1, read + 1))
+
+
 def test_no_paging_info_is_a_single_page():
     assert flatten(iter_pages(lambda number: ([{"UID": "a"}], None), 4)) == ["a"]
 

@@ -6,15 +6,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+import threading
+import time
 from urllib.parse import quote
 
 import pytest
 
 from ansible_collections.opsbox.veeam_em.plugins.plugin_utils import _inventory_read as read
 from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._inventory_read import (
-    SOURCES, Window, is_full_run, pack_groups, plan_fallback, plan_history, plan_sessions, read_source,
-    reduce_tasks, session_filter, summarize,
+    SOURCES, Reader, Window, complete_jobs, history_stop, is_full_run, older_sessions_filter, pack, pack_groups,
+    plan_fallback, plan_history, plan_sessions, read_source, reduce_tasks, session_filter, summarize,
 )
 
 UNTIL = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -124,7 +126,7 @@ class FakeClient:
         self.tasks = tasks
         self.calls = []
 
-    def query(self, resource, predicates, raw_filter=None, sort=None):
+    def query(self, resource, predicates, raw_filter=None, sort=None, concurrency=None):
         self.calls.append((resource, raw_filter))
         if resource.endswith("JobSession"):
             return iter(self.sessions)
@@ -137,8 +139,160 @@ def test_fast_strategy_reads_only_the_newest_runs_when_nothing_else_is_unknown()
     sessions = [session("a1", "A", 6), session("a0", "A", 5)]
     tasks = [task("t1", "web", "a1", 6), task("t0", "web", "a0", 5)]
     client = FakeClient(sessions, tasks)
-    part = read_source(client, "replica", Window(SINCE, UNTIL), "fast")
+    part = read_source(client, "replica", Window(UNTIL - timedelta(days=1), UNTIL), "fast")
     assert [item["uid"] for item in part["tasks"]] == ["t1"]
     assert part["sessions"] == [sessions[0]]
     assert part["queries"] == len(client.calls) == 3  # sessions, newest runs, the (empty) fallback for older runs
+    # a window longer than the recent span: the recent sessions, then the older ones of jobs without a
+    # full run in them (none here: job A is excluded by UID)
+    client = FakeClient(sessions, tasks)
+    part = read_source(client, "replica", Window(SINCE, UNTIL), "fast")
+    assert [item["uid"] for item in part["tasks"]] == ["t1"]
+    assert part["sessions"] == [sessions[0]]
+    assert part["queries"] == len(client.calls) == 4
+    assert client.calls[1][1].endswith(';JobUid!="A"')
     assert read.MAX_FILTER_LENGTH < 16384
+
+
+def history_groups(*names):
+    return [[("VmDisplayName", "==", name), ("CreationTime", "<", "2026-11-20T10:00:00.000000Z")] for name in names]
+
+
+def test_history_stops_once_every_vm_has_what_it_lacks():
+    # "bad" lacks a success, "gone" lacks both (its newest task still runs), "fine" lacks nothing
+    known = [task("k1", "bad", "s9", 10, result="Failed"), task("k2", "gone", "s9", 10, running=True),
+             task("k3", "fine", "s9", 10)]
+    stop = history_stop(summarize(known), "vbr01", history_groups("bad", "gone", "fine"))
+    newest_first_records = [
+        task("h1", "bad", "s8", 9, result="Warning"),   # completed, not a success
+        task("h2", "gone", "s8", 9, result="Failed"),   # gone: completed known now, success still not
+        task("h3", "other", "s8", 9),                   # a VM this request is not for
+        task("h4", "gone", "s7", 8),                    # gone: done
+        task("h5", "bad", "s7", 7, minute=2),           # bad: done, at 07:02
+        task("h6", "fine", "s7", 7, minute=2),          # same instant: still read
+        task("h7", "bad", "s6", 7, minute=1),           # strictly older: the end
+    ]
+    answers = [stop(record) for record in newest_first_records]
+    assert answers == [False, False, False, False, False, False, True]
+
+
+def test_history_stop_uses_the_server_of_the_request_and_needs_nothing_for_resolved_vms():
+    known = [task("k1", "web", "s9", 10, result="Failed", server="vbr02"), task("k2", "web", "s9", 10, server="vbr01")]
+    stop = history_stop(summarize(known), "vbr01", history_groups("web"))
+    # web on vbr01 lacks nothing, so the first record already ends the request
+    assert stop(task("h1", "web", "s8", 9, server="vbr01")) is True
+    stop = history_stop(summarize(known), "vbr02", history_groups("web"))
+    assert stop(task("h1", "web", "s8", 9, server="vbr01")) is False   # not the VM it looks for
+    assert stop(task("h2", "web", "s8", 8, server="vbr02")) is False   # found, same instant may follow
+    assert stop(task("h3", "web", "s8", 7, server="vbr02")) is True
+
+
+def test_pack_keeps_the_groups_of_each_filter():
+    groups = history_groups(*["vm%03d" % number for number in range(60)])
+    packed = pack("ReplicaTaskSession", groups, [], budget=1000)
+    assert len(packed) > 2
+    assert [group for _raw, members in packed for group in members] == groups
+    assert [raw for raw, _members in packed] == pack_groups("ReplicaTaskSession", groups, [], budget=1000)
+
+
+class PagedClient:
+    """A client whose queries are generators of numbered records; it records how far each was read and closed."""
+
+    def __init__(self, per_query=50, concurrency=4, delay=0.0):
+        self.concurrency = concurrency
+        self.per_query = per_query
+        self.delay = delay
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most_running = 0
+        self.reads = {}
+        self.closed = []
+        self.page_concurrency = []
+
+    def query(self, resource, predicates, raw_filter=None, sort=None, concurrency=None):
+        self.page_concurrency.append(concurrency)
+        return self._records(raw_filter)
+
+    def _records(self, raw_filter):
+        with self.lock:
+            self.running += 1
+            self.most_running = max(self.most_running, self.running)
+        try:
+            time.sleep(self.delay)
+            for number in range(self.per_query):
+                self.reads[raw_filter] = number + 1
+                yield {"uid": "%s-%d" % (raw_filter, number), "vm_name": raw_filter, "number": number}
+        finally:
+            with self.lock:
+                self.running -= 1
+                self.closed.append(raw_filter)
+
+
+def test_packed_queries_run_side_by_side_and_keep_their_order():
+    client = PagedClient(per_query=3, delay=0.05)
+    reader = Reader(client, REPLICA, Window(SINCE, UNTIL))
+    groups = history_groups(*["vm%03d" % number for number in range(60)])
+    raws = pack_groups(REPLICA.task_type, groups, read.task_predicates(REPLICA, reader.window), budget=1000)
+    assert len(raws) > 4
+    found = reader.tasks_in_groups(groups, budget=1000)
+    assert [record["vm_name"] for record in found] == [raw for raw in raws for _number in range(3)]
+    assert 1 < client.most_running <= client.concurrency
+    assert reader.queries == len(raws) and reader.records == 3 * len(raws)
+    # at most client.concurrency pages in flight in all: each request gets its share
+    assert set(client.page_concurrency) == {1}
+
+
+def test_one_request_keeps_the_clients_page_concurrency():
+    client = PagedClient(per_query=3)
+    reader = Reader(client, REPLICA, Window(SINCE, UNTIL))
+    assert len(reader.tasks_in_groups(history_groups("web", "db"))) == 3
+    assert client.page_concurrency == [None]
+
+
+def test_a_stopped_request_is_closed_and_read_no_further():
+    client = PagedClient(per_query=50)
+    reader = Reader(client, REPLICA, Window(SINCE, UNTIL))
+    groups = history_groups("web")
+    found = reader.tasks_in_groups(groups, stop_for=lambda members: (lambda record: record["number"] == 4))
+    assert [record["number"] for record in found] == [0, 1, 2, 3, 4]
+    assert list(client.reads.values()) == [5] and len(client.closed) == 1
+    assert reader.records == 5
+    # a request that may stop reads its pages one at a time, so stopping wastes no page fetched ahead
+    assert client.page_concurrency == [1]
+
+
+def test_a_failing_request_fails_the_read():
+    class Failing(PagedClient):
+        def query(self, resource, predicates, raw_filter=None, sort=None, concurrency=None):
+            if "vm007" in raw_filter:
+                raise RuntimeError("boom")
+            return super().query(resource, predicates, raw_filter, sort, concurrency)
+
+    reader = Reader(Failing(per_query=2), REPLICA, Window(SINCE, UNTIL))
+    with pytest.raises(RuntimeError, match="boom"):
+        reader.tasks_in_groups(history_groups(*["vm%03d" % number for number in range(60)]), budget=1000)
+
+
+def test_jobs_with_a_full_run_among_the_recent_sessions_are_complete():
+    recent = [session("a2", "A", 9, end=False), session("a1", "A", 8),
+              session("b1", "B", 7, retry=True),
+              session("c1", "C", 6, result="Failed", failure="Job has been stopped by user.")]
+    assert complete_jobs(recent, REPLICA) == {"A"}
+
+
+def test_older_sessions_are_read_only_for_the_other_jobs():
+    window = Window(SINCE, UNTIL)
+    _predicates, raw = session_filter(REPLICA, window)
+    assert older_sessions_filter(REPLICA, window, set()) == raw
+    assert older_sessions_filter(REPLICA, window, {"B", "A"}) == '(%s);(JobUid!="A";JobUid!="B")' % raw
+    # a list too long for one URL: read every older session instead (more records, same plan)
+    assert older_sessions_filter(REPLICA, window, set("urn:veeam:Job:%036d" % n for n in range(400))) == raw
+
+
+def test_a_job_whose_older_sessions_were_not_read_keeps_a_cutoff():
+    sessions = [session("a2", "A", 9, end=False), session("a1", "A", 8), session("b1", "B", 7)]
+    plan = plan_sessions(sessions, REPLICA, unread_jobs={"A"})
+    assert plan["A"]["rest"] == [] and plan["A"]["cutoff"] == "2026-11-20T08:00:00.000000Z"
+    assert plan["B"]["cutoff"] is None
+    groups = plan_fallback(REPLICA, plan, {"A": {"web"}})
+    assert groups == [[("JobUid", "==", "A"), ("VmDisplayName", "!=", ["web"])]]
