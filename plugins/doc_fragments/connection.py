@@ -76,8 +76,9 @@ options:
   concurrency:
     description:
       - How many result pages are fetched in parallel after the first one. V(1) fetches pages one by one.
+      - The first page is always fetched alone, because it tells how many pages there are.
     type: int
-    default: 4
+    default: 6
   wire_format:
     description:
       - Format asked from Enterprise Manager. Both give identical results; V(xml) is the default because its
@@ -164,8 +165,9 @@ options:
   concurrency:
     description:
       - How many result pages are fetched in parallel after the first one. V(1) fetches pages one by one.
+      - The first page is always fetched alone, because it tells how many pages there are.
     type: int
-    default: 4
+    default: 6
   wire_format:
     description:
       - Format asked from Enterprise Manager. Both give identical results; V(xml) is the default because its

@@ -22,11 +22,14 @@ from ansible_collections.opsbox.veeam_em.plugins.module_utils._errors import EMP
 # 500 records per page: EM's own default is 100 (em-api.md 5.4) and its maximum is undocumented, so
 # we stay well within what large EMs are known to serve, while keeping page count (and per-request
 # overhead: logon check, query planning on EM's SQL database) five times lower than the default.
-# A 500-record XML page of task sessions is about 0.7 MB; with 4 pages in flight that bounds memory.
+# A 500-record XML page of task sessions is about 0.7 MB; with 6 pages in flight that bounds memory.
 DEFAULT_PAGE_SIZE = 500
-# Four parallel page fetches: enough to hide round-trip latency (EM answers a page in 0.1-1 s), small
-# enough not to load EM's database with parallel queries that each sort the full result.
-DEFAULT_CONCURRENCY = 4
+# Six parallel page fetches. Page 1 is always fetched alone (it tells the page count), then N pages are
+# in flight, so a 50-page answer costs 1 + ceil(49 / N) round trips: 14 with N=4 (at best 3.6 times
+# faster than one by one), 10 with N=6 (at best 5 times). Issue 7 asks for 4 times at 100 ms per
+# request, which N=4 cannot reach by arithmetic. Six stays small enough not to load EM's database with
+# parallel queries that each sort the full result.
+DEFAULT_CONCURRENCY = 6
 # More pages than this is not a result, it is a server that lost track of the query.
 MAX_PAGES = 100000
 

@@ -47,7 +47,7 @@ def main():
     try:
         until = parse_timestamp(sim.now)
         window = Window(until - timedelta(days=args.lookback_days), until)
-        print("fleet data set, window %s .. %s, page_size 500, concurrency 4, XML" % (
+        print("fleet data set, window %s .. %s, page_size 500, default concurrency, XML" % (
             format_fact_time(window.since), format_fact_time(until)))
         print("%-8s %-10s %9s %12s %9s %7s %s" % ("source", "strategy", "requests", "records", "wall s", "VMs", "truth"))
         totals = {}
