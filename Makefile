@@ -10,7 +10,9 @@
 #   make simulator-tests  the simulator's own pytest suite (LINE=...)
 #   make report-browser   the compliance report in headless Chromium (LINE=...)
 #   make bench-smoke      the benchmark harness on a small data set, as make test runs it (LINE=...)
-#   make bench        the issue-7 benchmark on fleet (about 10 min), writes benchmarks/RESULTS.md (BENCH_ARGS=...)
+#   make reliability      the issue-8 suite: fault matrix, secrets, load (about 20 min a line), writes docs/reliability.md (LINE=...)
+#   make reliability-subset  its quick part (pytest -m "not slow"), as make test runs it (LINE=...)
+#   make bench        the issue-7 benchmark on fleet (25-30 min), writes benchmarks/RESULTS.md + scaling.png (BENCH_ARGS=...)
 #   make lint         ansible-lint, production profile
 #   make build        build the artifact, install it, ansible-doc every plugin
 #   make simulator    run the EM simulator in the foreground (ARGS="--dataset fleet ...")
@@ -22,7 +24,7 @@ ARGS ?= --dataset demo
 BENCH_ARGS ?=
 CI := $(PYTHON) tests/tools/ci.py
 
-.PHONY: demo test sanity units integration simulator-tests report-browser bench-smoke bench lint build simulator venv clean
+.PHONY: demo test sanity units integration simulator-tests report-browser bench-smoke reliability reliability-subset bench lint build simulator venv clean
 
 demo:
 	$(CI) demo
@@ -47,6 +49,12 @@ report-browser:
 
 bench-smoke:
 	$(CI) bench-smoke --line $(LINE)
+
+reliability:
+	$(CI) reliability --line $(LINE)
+
+reliability-subset:
+	$(CI) reliability-subset --line $(LINE)
 
 bench:
 	$(CI) venv --line low

@@ -343,17 +343,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
         strict = self.get_option("strict")
         members = {}
+        # One unsafe copy of each distinct string for the whole inventory (see make_unsafe).
+        memo = {}
         for group, hosts in result["groups"].items():
-            self.inventory.add_group(make_unsafe(group))
+            self.inventory.add_group(make_unsafe(group, memo))
             for host in hosts:
                 members.setdefault(host, []).append(group)
         for name, variables in result["hosts"].items():
-            variables = make_unsafe(variables)
-            host = self.inventory.add_host(make_unsafe(name))
+            variables = make_unsafe(variables, memo)
+            host = self.inventory.add_host(make_unsafe(name, memo))
             for key, value in variables.items():
                 self.inventory.set_variable(host, key, value)
             for group in members.get(name, ()):
-                self.inventory.add_child(make_unsafe(group), host)
+                self.inventory.add_child(make_unsafe(group, memo), host)
             # compose first, then groups and keyed_groups, which see the composed variables too
             self._set_composite_vars(self.get_option("compose"), variables, host, strict=strict)
             variables = self.inventory.get_host(host).get_vars()

@@ -6,7 +6,8 @@
 
 The decisions are pure functions so that unit tests can check them without a
 network; :class:`RetryPolicy` adds the small loop, with the clock, the sleep and
-the random source injectable.  Only idempotent requests (GET) are ever retried.
+the random source injectable.  Only idempotent requests (GET, HEAD, DELETE) are ever
+retried; a logon (POST) never is.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,7 +19,10 @@ import random
 import time
 
 RETRY_STATUSES = frozenset((429, 502, 503, 504))
-IDEMPOTENT_METHODS = frozenset(("GET", "HEAD"))
+# DELETE is idempotent too (RFC 9110): the logoff is retried, because a logoff lost to one 503 or
+# one reset leaves the session open on EM until its idle timeout; a second DELETE of a session
+# that is already gone answers 404, which the caller treats like any unconfirmed logoff.
+IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "DELETE"))
 
 DEFAULT_RETRIES = 4
 DEFAULT_RETRY_DEADLINE = 60.0

@@ -216,12 +216,16 @@ class EMSession:
             self._logon_locked()
 
     def _delete_session(self, session_id, token):
-        """One best-effort ``DELETE /api/logonSessions/{id}``; True when EM confirmed it."""
+        """One best-effort ``DELETE /api/logonSessions/{id}``, retried like a read; True when EM confirmed it.
+
+        A logoff lost to one 503 or one connection reset would leave the session open on EM
+        until its idle timeout; a repeated DELETE of a session already gone is harmless (404).
+        """
         if not session_id or not token:
             return False
         try:
             response = self._transport.request("DELETE", "logonSessions/%s" % session_id,
-                                               headers={TOKEN_HEADER: token}, retry=False)
+                                               headers={TOKEN_HEADER: token})
         except EMError:
             return False
         return response.status in (200, 202, 204)

@@ -18,12 +18,22 @@ from collections.abc import Mapping
 from ansible.utils.unsafe_proxy import wrap_var
 
 
-def make_unsafe(value):
-    """Return *value* with every string in it (keys included) marked unsafe; other types unchanged."""
+def make_unsafe(value, memo=None):
+    """Return *value* with every string in it (keys included) marked unsafe; other types unchanged.
+
+    With *memo* (a dict the caller keeps for one batch), equal strings share one unsafe object:
+    job, server, result and state names repeat across thousands of hosts, and one wrapped copy
+    per host of each was most of the inventory's memory on large installations.
+    """
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, Mapping):
-        return dict((make_unsafe(key), make_unsafe(item)) for key, item in value.items())
+        return dict((make_unsafe(key, memo), make_unsafe(item, memo)) for key, item in value.items())
     if isinstance(value, (list, tuple)):
-        return type(value)(make_unsafe(item) for item in value)
-    return wrap_var(value)
+        return type(value)(make_unsafe(item, memo) for item in value)
+    if memo is None or not isinstance(value, str):
+        return wrap_var(value)
+    wrapped = memo.get(value)
+    if wrapped is None:
+        wrapped = memo[value] = wrap_var(value)
+    return wrapped

@@ -313,11 +313,13 @@ def check_units(line, tally):
         raise CheckFailed('ansible-test units failed on ansible-core %s' % LINES[line]['core'])
 
 
-def run_pytest_suite(line, tally, path, failure):
+def run_pytest_suite(line, tally, path, failure, extra_args=(), env=None):
     """A plain pytest suite of this repository, with the line's interpreter, counted in the tally."""
-    command = [venv_bin(line, 'python'), '-m', 'pytest', '-q', '-p', 'no:cacheprovider', path]
-    returncode, output = run(command, env=line_environment(line), capture=True)
-    tally.add_pytest_output(output)
+    command = [venv_bin(line, 'python'), '-m', 'pytest', '-q', '-p', 'no:cacheprovider'] + list(extra_args) + [path]
+    returncode, output = run(command, env=env or line_environment(line), capture=True)
+    if not tally.add_pytest_output(output):
+        # No summary line at all (a crash or an import error before collection): count it as one failure.
+        tally.failed += 1
     if returncode:
         raise CheckFailed(failure)
 
@@ -342,6 +344,163 @@ def check_bench_smoke(line, tally):
         tally.failed += int(match.group(2))
     if returncode or not match:
         raise CheckFailed('the benchmark smoke check failed on ansible-core %s' % LINES[line]['core'])
+
+
+# ---------------------------------------------------------------------------- reliability (issue 8)
+
+RELIABILITY_DIR = os.path.join('tests', 'reliability')
+RELIABILITY_DOC = os.path.join(ROOT, 'docs', 'reliability.md')
+# What make test runs of the suite: the cases not marked slow (under two minutes).
+RELIABILITY_SUBSET = ['-m', 'not slow']
+
+
+def check_reliability_subset(line, tally):
+    """The reliability suite's representative subset (faults, secrets), as make test runs it."""
+    run_pytest_suite(line, tally, RELIABILITY_DIR, 'the reliability subset failed on ansible-core %s' % LINES[line]['core'],
+                     extra_args=RELIABILITY_SUBSET)
+
+
+def reliability_matrix(results):
+    """Rows of the matrix: (group, cases run, passed, failed, skipped, seconds), in first-seen order."""
+    rows = {}
+    for nodeid in sorted(results):
+        result = results[nodeid]
+        row = rows.setdefault(result['group'], [result['group'], 0, 0, 0, 0, 0.0])
+        row[1] += 1
+        row[{'passed': 2, 'failed': 3, 'skipped': 4}[result['outcome']]] += 1
+        row[5] += result['duration']
+    return sorted(rows.values(), key=lambda row: (not row[0].startswith('fault'), row[0]))
+
+
+def fault_grid(results):
+    """{entry point: {fault: 'T/P' marks}} from the fault matrix's case properties."""
+    grid = {}
+    faults = []
+    for result in results.values():
+        group, case = result['group'], result['properties'].get('case', '')
+        if not group.startswith('fault matrix: ') or ' ' not in case:
+            continue
+        fault, mode = case.rsplit(' ', 1)
+        if fault not in faults:
+            faults.append(fault)
+        mark = {'passed': 'ok', 'failed': 'FAIL', 'skipped': 'skip'}[result['outcome']]
+        grid.setdefault(group[len('fault matrix: '):], {}).setdefault(fault, {})[mode] = mark
+    order = ['latency', '5xx', '429', 'reset', 'truncate', 'token_expiry', 'logon_cap']
+    faults.sort(key=lambda name: (order.index(name) if name in order else len(order), name))
+    return grid, faults
+
+
+def format_matrix(rows):
+    """The matrix as aligned text for the terminal."""
+    lines = ['%-44s %5s %7s %7s %8s %9s' % ('group / entry point', 'run', 'passed', 'failed', 'skipped', 'seconds')]
+    for group, count, passed, failed, skipped, seconds in rows:
+        lines.append('%-44s %5d %7d %7d %8d %9.1f' % (group, count, passed, failed, skipped, seconds))
+    totals = [sum(row[index] for row in rows) for index in range(1, 6)]
+    lines.append('%-44s %5d %7d %7d %8d %9.1f' % tuple(['total'] + totals))
+    return '\n'.join(lines)
+
+
+def machine_description():
+    """CPU model, CPU count and memory of this machine, for the figures' context."""
+    model = 'unknown CPU'
+    memory = ''
+    try:
+        with open('/proc/cpuinfo') as handle:
+            found = re.search(r'^model name\s*:\s*(.+)$', handle.read(), flags=re.MULTILINE)
+            model = found.group(1).strip() if found else model
+        with open('/proc/meminfo') as handle:
+            found = re.search(r'^MemTotal:\s*(\d+) kB', handle.read(), flags=re.MULTILINE)
+            memory = ', %.0f GB RAM' % (int(found.group(1)) / 1024.0 / 1024.0) if found else ''
+    except OSError:
+        pass
+    return '%s, %d CPUs%s, %s' % (model, os.cpu_count() or 0, memory, ' '.join(os.uname()[0:3:2]))
+
+
+def reliability_section(line, results, wall, returncode):
+    """The Markdown of one line's run."""
+    rows = reliability_matrix(results)
+    text = ['## ansible-core %s (Python %s)' % (LINES[line]['core'], LINES[line]['python']), '',
+            '%d cases in %.0f s (wall, whole suite); pytest exit code %d.' % (sum(row[1] for row in rows), wall, returncode), '',
+            '| group / entry point | cases run | passed | failed | skipped | seconds |', '|---|---|---|---|---|---|']
+    for group, count, passed, failed, skipped, seconds in rows:
+        text.append('| %s | %d | %d | %d | %d | %.1f |' % (group, count, passed, failed, skipped, seconds))
+    totals = [sum(row[index] for row in rows) for index in range(1, 6)]
+    text.append('| **total** | %d | %d | %d | %d | %.1f |' % tuple(totals))
+    grid, faults = fault_grid(results)
+    if grid:
+        text += ['', 'Fault matrix, transient / persistent (ok = passed):', '',
+                 '| entry point | %s |' % ' | '.join(faults), '|---|%s' % ('---|' * len(faults))]
+        for entry in sorted(grid):
+            cells = ['%s / %s' % (grid[entry].get(fault, {}).get('transient', '-'), grid[entry].get(fault, {}).get('persistent', '-'))
+                     for fault in faults]
+            text.append('| %s | %s |' % (entry, ' | '.join(cells)))
+    figures = [(nodeid, result) for nodeid, result in sorted(results.items())
+               if result['group'] in ('load', 'secrets') or 'peak_rss_mb' in result['properties']]
+    if figures:
+        text += ['', '| case | outcome | seconds | figures |', '|---|---|---|---|']
+        for nodeid, result in figures:
+            extra = dict((key, value) for key, value in result['properties'].items() if key not in ('group', 'case', 'seconds'))
+            text.append('| %s | %s | %s | %s |' % (result['properties'].get('case', nodeid.split('::')[-1]), result['outcome'],
+                                                   result['properties'].get('seconds', '%.1f' % result['duration']),
+                                                   ', '.join('%s %s' % item for item in sorted(extra.items())) or ''))
+    failed = sorted(nodeid for nodeid, result in results.items() if result['outcome'] == 'failed')
+    if failed:
+        text += ['', 'Failed:', ''] + ['- `%s`' % nodeid for nodeid in failed]
+    slowest = sorted(results.items(), key=lambda item: -item[1]['duration'])[:5]
+    text += ['', 'Slowest cases: ' + ', '.join('`%s` %.1f s' % (nodeid.split('::')[-1], result['duration'])
+                                               for nodeid, result in slowest) + '.']
+    return '\n'.join(text)
+
+
+def write_reliability_doc(sections, command):
+    """docs/reliability.md: when, where, how, and each line's matrix and figures."""
+    header = [
+        '# Reliability figures', '',
+        'Written by `%s` (tests/tools/ci.py); do not edit by hand. The suite and what each case checks are described in '
+        'the docstrings of `tests/reliability/test_*.py`.' % command, '',
+        '- date: %s' % time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+        '- machine: %s' % machine_description(),
+        '- command: `%s`' % command, '',
+    ]
+    os.makedirs(os.path.dirname(RELIABILITY_DOC), exist_ok=True)
+    with open(RELIABILITY_DOC, 'w') as handle:
+        handle.write('\n'.join(header + ['\n\n'.join(sections)]) + '\n')
+
+
+def command_reliability(args):
+    """The whole reliability suite on the selected lines: prints the matrix, writes docs/reliability.md."""
+    tally = Tally()
+    sections = []
+    failed = False
+    try:
+        for line in selected_lines(args.line):
+            ensure_venv(line)
+            results_path = os.path.join(CACHE, 'reliability-%s-%d.json' % (line, os.getpid()))
+            env = line_environment(line)
+            env['RELIABILITY_RESULTS'] = results_path
+            started = time.time()
+            command = [venv_bin(line, 'python'), '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-rf', RELIABILITY_DIR]
+            returncode, output = run(command, env=env, capture=True)
+            wall = time.time() - started
+            if not tally.add_pytest_output(output) or not os.path.exists(results_path):
+                raise CheckFailed('the reliability suite did not run on ansible-core %s' % LINES[line]['core'])
+            with open(results_path) as handle:
+                results = json.load(handle)
+            os.remove(results_path)
+            say('reliability matrix, ansible-core %s (%.0f s):' % (LINES[line]['core'], wall))
+            print(format_matrix(reliability_matrix(results)), flush=True)
+            sections.append(reliability_section(line, results, wall, returncode))
+            failed = failed or bool(returncode)
+    except CheckFailed as failure:
+        say('FAILED: %s' % failure)
+        print(tally.line())
+        return 1
+    write_reliability_doc(sections, 'make reliability LINE=%s' % args.line)
+    say('wrote %s' % os.path.relpath(RELIABILITY_DOC, ROOT))
+    if failed:
+        say('FAILED: the reliability suite has failures')
+    print(tally.line())
+    return 1 if failed else 0
 
 
 def start_simulator(line, extra_args=(), tree=ROOT):
@@ -495,6 +654,7 @@ def command_test(dummy_args):
             check_integration(line, tally)
             check_report_browser(line, tally)
             check_bench_smoke(line, tally)
+            check_reliability_subset(line, tally)
         check_lint(tally)
         check_build(tally)
     except CheckFailed as failure:
@@ -603,7 +763,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest='command')
     sub.required = True
-    for name in ('venv', 'sanity', 'units', 'integration', 'simulator-tests', 'report-browser', 'bench-smoke'):
+    for name in ('venv', 'sanity', 'units', 'integration', 'simulator-tests', 'report-browser', 'bench-smoke',
+                 'reliability', 'reliability-subset'):
         one = sub.add_parser(name)
         one.add_argument('--line', choices=['low', 'new', 'all'], default='all')
     for name in ('test', 'lint', 'build', 'demo'):
@@ -614,7 +775,10 @@ def main(argv=None):
     checks = {
         'sanity': check_sanity, 'units': check_units, 'integration': check_integration,
         'simulator-tests': check_simulator, 'report-browser': check_report_browser, 'bench-smoke': check_bench_smoke, 'venv': lambda line, tally: None,
+        'reliability-subset': check_reliability_subset,
     }
+    if args.command == 'reliability':
+        return command_reliability(args)
     if args.command in checks:
         return single_check(checks[args.command], args)
     if args.command == 'lint':

@@ -42,7 +42,7 @@ def policy(clock, retries=4, deadline=60.0, rand=lambda: 1.0):
 @pytest.mark.parametrize("method,status,expected", [
     ("GET", 429, True), ("GET", 502, True), ("GET", 503, True), ("GET", 504, True),
     ("GET", 500, False), ("GET", 401, False), ("GET", 404, False), ("GET", 200, False),
-    ("POST", 503, False), ("DELETE", 503, False), ("get", 503, True),
+    ("POST", 503, False), ("DELETE", 503, True), ("DELETE", 500, False), ("get", 503, True),
 ])
 def test_which_statuses_retry(method, status, expected):
     assert is_retryable_status(method, status) is expected
@@ -124,6 +124,21 @@ def test_exceptions_retry_only_when_transient_and_idempotent():
     with pytest.raises(ConnectionError):
         policy(clock).run("POST", post, lambda exc: True)
     assert len(post_calls) == 1
+
+
+def test_a_logoff_is_retried_like_a_read():
+    # A logoff (DELETE) lost to one 503 or one reset would leave the session open on EM.
+    clock = Clock()
+    answers = [FakeResponse(503), FakeResponse(204)]
+    assert policy(clock).run("DELETE", lambda: answers.pop(0), lambda exc: False).status == 204
+    errors = [ConnectionError("reset")]
+
+    def attempt():
+        if errors:
+            raise errors.pop(0)
+        return FakeResponse(204)
+    assert policy(clock).run("DELETE", attempt, lambda exc: isinstance(exc, ConnectionError)).status == 204
+    assert len(clock.sleeps) == 2
 
 
 def test_non_idempotent_statuses_are_returned_at_once():
