@@ -11,7 +11,10 @@ attributes and elements land side by side, exactly as EM's JSON does it.  Keys
 this module does not know are kept, with their first letter upper-cased so that
 v12 and v13 spellings meet.
 
-The codec knows nothing about HTTP: it takes bytes and a media type.
+XML is read by a lean reader on expat that builds this shape directly (it is the bulk of the
+client's CPU); xmltodict plus :func:`canonicalize` is the reference it must equal, and reads
+the rare documents the lean reader leaves to it.  The codec knows nothing about HTTP: it takes
+bytes and a media type.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -47,13 +50,14 @@ _KNOWN_KEYS = (
     "CdpReplicaSession", "CdpReplicaSessions", "CdpReplicaTaskSession", "CdpReplicaTaskSessions",
 )
 _CANONICAL = dict((key.lower(), key) for key in _KNOWN_KEYS)
-_LINK_FIELDS = ("Rel", "Type", "Href", "Name")
 # Children of these XML elements are lists even when only one is present.
 _XML_LIST_PARENTS = frozenset(("Links", "Refs", "EntityReferences", "SupportedVersions", "LogonSessions"))
 _DOCTYPE = re.compile(br"<!DOCTYPE", re.IGNORECASE)
 # Wire keys seen so far -> canonical key; bounded so that a hostile document cannot grow it without limit.
 _KEY_CACHE = {}
 _KEY_CACHE_LIMIT = 4096
+# Keys that are their own canonical spelling and need no special treatment (see _plain_key); grows, bounded.
+_PLAIN_KEYS = set(key for key in _KNOWN_KEYS if key != "Links")
 
 
 def canonical_key(key):
@@ -70,6 +74,21 @@ def canonical_key(key):
     return known
 
 
+def _plain_key(key):
+    """Whether *key* is its own canonical key and gets no special treatment (not ``Links``, not ``xmlns...``).
+
+    Plain keys are remembered in ``_PLAIN_KEYS`` (bounded) so that whole attribute sets and link
+    objects can be checked with one set comparison.
+    """
+    if key in _PLAIN_KEYS:
+        return True
+    if key == "Links" or key.startswith("xmlns") or key.startswith("@xmlns") or canonical_key(key) != key:
+        return False
+    if len(_PLAIN_KEYS) < _KEY_CACHE_LIMIT:
+        _PLAIN_KEYS.add(key)
+    return True
+
+
 def _canonical_links(value):
     if isinstance(value, dict):
         inner = next(iter(value.values())) if len(value) == 1 else None
@@ -81,8 +100,9 @@ def _canonical_links(value):
     for item in value or ():
         if not isinstance(item, dict):
             continue
-        canon = dict((canonical_key(k), v) for k, v in item.items())
-        links.append(dict((field, canon.get(field)) for field in _LINK_FIELDS))
+        if not item.keys() <= _PLAIN_KEYS:  # EM's own spelling (the usual case) needs no renaming
+            item = dict((canonical_key(k), v) for k, v in item.items())
+        links.append({"Rel": item.get("Rel"), "Type": item.get("Type"), "Href": item.get("Href"), "Name": item.get("Name")})
     return links
 
 
@@ -93,12 +113,26 @@ def canonicalize(value):
         for key, item in value.items():
             if key.startswith("xmlns") or key.startswith("@xmlns"):
                 continue
-            name = canonical_key(key)
-            out[name] = _canonical_links(item) if name == "Links" else canonicalize(item)
+            name = _KEY_CACHE.get(key) or canonical_key(key)
+            if name == "Links":
+                out[name] = _canonical_links(item)
+            elif item is None or item.__class__ is str:
+                # most values are text: no call for them (this loop runs for every field of every record)
+                out[name] = item
+            else:
+                out[name] = canonicalize(item)
         return out
     if isinstance(value, list):
         return [canonicalize(item) for item in value]
     return value
+
+
+def _refuse_doctype(*_args):
+    raise ValueError("DOCTYPE declarations are not accepted")
+
+
+def _refuse_entities(*_args):
+    raise ValueError("entities are disabled")
 
 
 class _NoDoctypeExpat:
@@ -107,10 +141,7 @@ class _NoDoctypeExpat:
     @staticmethod
     def ParserCreate(*args, **kwargs):  # pylint: disable=invalid-name
         parser = _expat.ParserCreate(*args, **kwargs)
-
-        def _refuse(*_args):
-            raise ValueError("DOCTYPE declarations are not accepted")
-        parser.StartDoctypeDeclHandler = _refuse
+        parser.StartDoctypeDeclHandler = _refuse_doctype
         return parser
 
 
@@ -121,13 +152,14 @@ def _force_list(path, key, _value):
     return len(path) >= 2 and path[-2][0] == "Entities"
 
 
-def decode_xml(body):
-    """Parse an XML body into ``(root element name, canonical dict)``."""
+def _read_xml_reference(body):
+    """``(raw root name, canonical content)`` through xmltodict and :func:`canonicalize`.
+
+    The reference reader: it defines the canonical dict of an XML document.  :func:`_read_xml_lean`
+    must give the same, and hands every document it does not model over to this one.
+    """
     if not HAS_XMLTODICT:
         raise EMProtocolError("the Python library xmltodict is required to read XML answers", hint="install xmltodict or set wire_format=json")
-    if _DOCTYPE.search(body):
-        raise EMProtocolError("refusing an XML answer that carries a DOCTYPE declaration (entity expansion is disabled)",
-                              hint="Enterprise Manager never sends DTDs; check that url points at EM")
     try:
         parsed = xmltodict.parse(body, attr_prefix="", cdata_key="#text", disable_entities=True,
                                  force_list=_force_list, expat=_NoDoctypeExpat)
@@ -136,12 +168,148 @@ def decode_xml(body):
     if not isinstance(parsed, dict) or len(parsed) != 1:
         raise EMProtocolError("the XML answer has no single root element")
     root, content = next(iter(parsed.items()))
-    root = canonical_key(root)
     if content is None:
         content = {}
     elif not isinstance(content, dict):
         content = {"#text": content}
     return root, canonicalize(content)
+
+
+class _NotLean(Exception):
+    """The document has a shape the lean reader does not reproduce (see :func:`_read_xml_lean`)."""
+
+
+def _canonical_attributes(attrs):
+    """Attributes of an element outside ``Links``: ``xmlns...`` dropped, every other name plain."""
+    out = {}
+    for key, value in attrs.items():
+        if key.startswith("xmlns"):
+            continue
+        if not _plain_key(key):
+            raise _NotLean(key)
+        out[key] = value
+    return out
+
+
+def _read_xml_lean(body):
+    """``(raw root name, canonical content)`` straight from expat, without xmltodict and :func:`canonicalize`.
+
+    Builds what the reference reader builds - attributes and child elements side by side,
+    repeated names merged into lists, the lists of ``_force_list``, text stripped and kept as
+    ``#text`` next to attributes - but with canonical keys at once.  ``Links`` subtrees are built
+    raw and given to :func:`_canonical_links`, as :func:`canonicalize` does.  Documents where the
+    renaming would merge or replace keys (a name that is not its own canonical key, an element
+    named ``xmlns...``, an attribute named ``Links``, two ``Links`` in one element, a root named
+    ``Links``) raise :class:`_NotLean`; EM never sends them, and the reference reader takes them.
+
+    Text is gathered in one list for the whole document (its ``append`` is the expat handler, no
+    Python call per text node): an element's own text is what was appended since it started,
+    once its children have removed theirs.
+    """
+    chunks = []
+    stack = []  # (item, text mark, raw name, forces a list) of every open element's parent
+    plain = _PLAIN_KEYS
+    list_parents = _XML_LIST_PARENTS
+    # State of the innermost open element; the document itself is the outermost frame.
+    item = None
+    mark = 0
+    name = None
+    forces = False  # whether this element's children are lists even when alone (see _force_list)
+    raw_depth = 0  # > 0 inside a Links subtree, which is built with the wire's names
+    result = []
+
+    def start(child, attrs):
+        nonlocal item, mark, name, forces, raw_depth
+        stack.append((item, mark, name, forces))
+        forces = child in list_parents or name == "Entities"
+        name = child
+        mark = len(chunks)
+        if raw_depth:
+            raw_depth += 1
+            item = attrs or None
+            return
+        if child not in plain and not _plain_key(child):
+            if canonical_key(child) != "Links" or len(stack) == 1:
+                raise _NotLean(child)
+            raw_depth = 1
+            item = attrs or None
+            return
+        if attrs:
+            item = attrs if attrs.keys() <= plain else _canonical_attributes(attrs)
+        else:
+            item = None
+
+    def end(_child):
+        nonlocal item, mark, name, forces, raw_depth
+        value = item
+        if len(chunks) > mark:
+            text = "".join(chunks[mark:]).strip() or None
+            del chunks[mark:]
+        else:
+            text = None
+        key = name
+        item, mark, name, forces = stack.pop()  # the parent's state: its forces decides for the text too
+        if value is None:
+            value = text
+        elif text:
+            value["#text"] = [text] if forces else text
+        if not stack:
+            result.append((key, value))
+            return
+        if raw_depth == 1:  # the Links element itself closes: into its parent under the canonical key
+            raw_depth = 0
+            if item is None:
+                item = {}
+            elif "Links" in item:
+                raise _NotLean(key)
+            item["Links"] = _canonical_links([value] if forces else value)
+            return
+        if raw_depth:
+            raw_depth -= 1
+        if item is None:
+            item = {key: [value] if forces else value}
+        elif key in item:
+            known = item[key]
+            if known.__class__ is list:
+                known.append(value)
+            else:
+                item[key] = [known, value]
+        else:
+            item[key] = [value] if forces else value
+
+    parser = _expat.ParserCreate()
+    parser.SetParamEntityParsing(_expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _refuse_doctype
+    parser.EntityDeclHandler = _refuse_entities
+    parser.buffer_text = True
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chunks.append
+    parser.Parse(body, True)
+    root, content = result[0]
+    if content is None:
+        content = {}
+    elif not isinstance(content, dict):
+        content = {"#text": content}
+    return root, content
+
+
+def decode_xml(body):
+    """Parse an XML body into ``(root element name, canonical dict)``.
+
+    The lean reader takes every document EM sends; the few shapes it does not model go to the
+    xmltodict-based reference reader, which gives the same result for everything else.
+    """
+    if _DOCTYPE.search(body):
+        raise EMProtocolError("refusing an XML answer that carries a DOCTYPE declaration (entity expansion is disabled)",
+                              hint="Enterprise Manager never sends DTDs; check that url points at EM")
+    try:
+        root, content = _read_xml_lean(body)
+    except _NotLean:
+        root, content = _read_xml_reference(body)
+    except Exception as exc:  # pylint: disable=broad-except
+        raise EMProtocolError("the answer is not well-formed XML (%s)" % (exc,))
+    return canonical_key(root), content
 
 
 def decode_json(body):
