@@ -178,7 +178,7 @@ from ansible_collections.opsbox.veeam_em.plugins.module_utils._times import form
 from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._inventory_build import (
     InventoryBuildError, build_inventory, check_prefix, parse_lookback,
 )
-from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._inventory_read import Window, read_source
+from ansible_collections.opsbox.veeam_em.plugins.module_utils._vm_latest import Window, read_source
 from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._unsafe import make_unsafe
 
 display = Display()

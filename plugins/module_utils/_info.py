@@ -23,6 +23,7 @@ from ansible_collections.opsbox.veeam_em.plugins.module_utils._errors import EME
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._query import predicate
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._records import JOB_STATES, RESULTS, TASK_STATES
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._times import UTC, parse_timestamp
+from ansible_collections.opsbox.veeam_em.plugins.module_utils._vm_latest import Window, read_latest_per_vm
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _UID = re.compile(r"^urn:veeam:([A-Za-z]+):([0-9a-fA-F-]+)$")
@@ -176,6 +177,56 @@ def check_id_alone(params, spec):
     if given:
         raise EMQueryError("id cannot be combined with %s: id already names one record" % ", ".join(given),
                            hint="remove id, or remove the filter options")
+
+
+# What ``latest_per_vm`` combines with: the window, the backup server, the jobs and the kind of task
+# session narrow what is read without changing which records of a VM are "its newest". Everything else
+# would pick records among the three per VM (result, state, filter), cut the answer (limit), change its
+# order (sort) or duplicate what the option does (latest, id); vm_name and the session UID/name options
+# select a few records, which plain reads already serve cheaply.
+LATEST_PER_VM_OPTIONS = ("created_after", "created_before", "backup_server", "job_name", "session_type")
+
+
+def check_latest_per_vm(params, spec):
+    """With ``latest_per_vm``, refuse the options it cannot be combined with, and require ``created_after``."""
+    if not params.get("latest_per_vm"):
+        return
+    given = [option for option in ("id",) + spec.selector_options() + ("latest", "limit")
+             if option not in LATEST_PER_VM_OPTIONS and params.get(option) not in (None, [], "", False)]
+    if params.get("sort", "newest_first") != "newest_first":
+        given.append("sort=%s" % params["sort"])
+    if given:
+        raise EMQueryError("latest_per_vm cannot be combined with %s: latest_per_vm returns, per VM, the newest, the "
+                           "newest completed and the newest successful task session of the window, newest first"
+                           % ", ".join(given),
+                           hint="remove %s, or remove latest_per_vm" % ", ".join(given))
+    if not params.get("created_after"):
+        raise EMQueryError("latest_per_vm needs created_after: the window the newest task sessions are taken from",
+                           hint="set created_after, for example 7d")
+
+
+def latest_per_vm_window(params, now):
+    """The :class:`Window` of a ``latest_per_vm`` read: ``created_after`` to ``created_before`` (default *now*)."""
+    since = parse_moment("created_after", params["created_after"], now)
+    until = parse_moment("created_before", params["created_before"], now) if params.get("created_before") else now
+    if since > until:
+        raise EMQueryError("created_after (%s) is later than created_before (%s)" % (params["created_after"], params["created_before"]),
+                           hint="swap them, or widen the window")
+    jobs = params.get("job_name") or []
+    if any(job is None or str(job) == "" for job in jobs):
+        _fail("job_name", jobs, "holds an empty value")
+    servers = [params["backup_server"]] if params.get("backup_server") else []
+    return Window(since, until, servers, jobs)
+
+
+def fetch_latest_per_vm(client, params, spec, kinds, now):
+    """Per VM and kind, the task sessions its newest results need, newest first (see ``_vm_latest``)."""
+    window = latest_per_vm_window(params, now)
+    streams = []
+    for kind in kinds:
+        tasks = read_latest_per_vm(client, kind, window)["tasks"]
+        streams.append([tag_fact(fact, kind, spec) for fact in tasks])
+    return merge_sorted(streams, True) if len(streams) > 1 else streams[0]
 
 
 def build_predicates(params, spec, now):
@@ -412,8 +463,11 @@ def selected_kinds(params, spec):
 def validate_options(params, module_name, now):
     """Every check of the options that needs no server; raises EMQueryError naming the option."""
     spec = SPECS[module_name]
+    check_latest_per_vm(params, spec)
     check_id_alone(params, spec)
-    if params.get("id") is not None:
+    if params.get("latest_per_vm"):
+        latest_per_vm_window(params, now)
+    elif params.get("id") is not None:
         parse_id(params["id"], dict((kind, spec.resources[kind]) for kind in selected_kinds(params, spec)))
     else:
         build_predicates(params, spec, now)
@@ -423,9 +477,12 @@ def validate_options(params, module_name, now):
 def collect(client, params, module_name, now):
     """The records and summary an info module returns, as ``{return_key: [...], 'summary': {...}}``."""
     spec = SPECS[module_name]
+    check_latest_per_vm(params, spec)
     check_id_alone(params, spec)
     kinds = selected_kinds(params, spec)
-    if params.get("id") is not None:
+    if params.get("latest_per_vm"):
+        facts = fetch_latest_per_vm(client, params, spec, kinds, now)
+    elif params.get("id") is not None:
         facts = fetch_by_id(client, params, spec, kinds)
     else:
         facts = fetch_matching(client, params, spec, kinds, now)

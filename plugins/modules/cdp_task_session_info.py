@@ -33,6 +33,19 @@ options:
     description:
       - Keep the task sessions of the CDP policy session with this name.
     type: str
+  latest_per_vm:
+    description:
+      - Return, per VM (backup server and VM name), only the task sessions that say how its latest runs went,
+        that is its newest task session of the window, its newest completed one and its newest successful one
+        (one to three records, deduplicated, newest first). This is what
+        P(opsbox.veeam_em.compliance_evaluate#filter) needs, read with far fewer records than the whole window
+        (the newest runs of every CDP policy first, older task sessions only for VMs that still miss one of the three).
+      - Needs O(created_after) (the window starts there; it ends at O(created_before), default now).
+      - Combines with O(created_after), O(created_before) and O(backup_server).
+        Any other selecting option (O(id), O(name), O(result), O(state), O(filter), O(latest), O(limit),
+        O(sort=oldest_first), O(vm_name), O(policy_session_uid), O(policy_session_name)) is refused before anything is read.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - opsbox.veeam_em.connection
   - opsbox.veeam_em.info
@@ -56,11 +69,21 @@ EXAMPLES = r"""
     ca_path: "{{ veeam_em_ca_path }}"
     latest: true
     result: [Warning, Failed]
+
+- name: Per VM, the CDP task sessions its compliance depends on, last 7 days
+  opsbox.veeam_em.cdp_task_session_info:
+    url: "{{ veeam_em_url }}"
+    username: "{{ veeam_em_username }}"
+    password: "{{ veeam_em_password }}"
+    ca_path: "{{ veeam_em_ca_path }}"
+    latest_per_vm: true
+    created_after: 7d
+  register: cdp_latest
 """
 
 RETURN = r"""
 cdp_task_sessions:
-  description: The CDP task sessions, newest first unless O(sort=oldest_first).
+  description: The CDP task sessions, newest first unless O(sort=oldest_first); with O(latest_per_vm), one to three per VM.
   type: list
   elements: dict
   returned: always
@@ -168,6 +191,7 @@ summary:
 """
 
 MODULE_OPTIONS = dict(
+    latest_per_vm=dict(type="bool", default=False),
     vm_name=dict(type="list", elements="str"),
     policy_session_uid=dict(type="str"),
     policy_session_name=dict(type="str"),

@@ -39,6 +39,19 @@ options:
     description:
       - Keep the task sessions of this job session (its UID, as in RV(task_sessions[].job_session_uid)).
     type: str
+  latest_per_vm:
+    description:
+      - Return, per VM (backup server and VM name) and kind of task session, only the task sessions that say how its latest runs went,
+        that is its newest task session of the window, its newest completed one and its newest successful one
+        (one to three records, deduplicated, newest first). This is what
+        P(opsbox.veeam_em.compliance_evaluate#filter) needs, read with far fewer records than the whole window
+        (the newest runs of every job first, older task sessions only for VMs that still miss one of the three).
+      - Needs O(created_after) (the window starts there; it ends at O(created_before), default now).
+      - Combines with O(created_after), O(created_before), O(backup_server), O(job_name) and O(session_type).
+        Any other selecting option (O(id), O(name), O(result), O(state), O(filter), O(latest), O(limit),
+        O(sort=oldest_first), O(vm_name), O(job_session_uid)) is refused before anything is read.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - opsbox.veeam_em.connection
   - opsbox.veeam_em.info
@@ -64,11 +77,22 @@ EXAMPLES = r"""
     ca_path: "{{ veeam_em_ca_path }}"
     vm_name: [sql-02, web-01]
     latest: true
+
+- name: Per VM, the newest, newest completed and newest successful replication task of the last 7 days
+  opsbox.veeam_em.task_session_info:
+    url: "{{ veeam_em_url }}"
+    username: "{{ veeam_em_username }}"
+    password: "{{ veeam_em_password }}"
+    ca_path: "{{ veeam_em_ca_path }}"
+    session_type: replica
+    latest_per_vm: true
+    created_after: 7d
+  register: replica_latest
 """
 
 RETURN = r"""
 task_sessions:
-  description: The task sessions, newest first unless O(sort=oldest_first).
+  description: The task sessions, newest first unless O(sort=oldest_first); with O(latest_per_vm), one to three per VM.
   type: list
   elements: dict
   returned: always
@@ -186,6 +210,7 @@ summary:
 """
 
 MODULE_OPTIONS = dict(
+    latest_per_vm=dict(type="bool", default=False),
     session_type=dict(type="str", choices=["replica", "backup", "all"], default="all"),
     vm_name=dict(type="list", elements="str"),
     job_name=dict(type="list", elements="str"),

@@ -15,7 +15,7 @@ import re
 from datetime import timedelta
 
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._times import parse_timestamp
-from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._inventory_read import (
+from ansible_collections.opsbox.veeam_em.plugins.module_utils._vm_latest import (
     SOURCES, is_running, summarize,
 )
 

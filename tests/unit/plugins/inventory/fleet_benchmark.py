@@ -30,7 +30,7 @@ from ansible_collections.opsbox.veeam_em.plugins.module_utils._times import (  #
     format_fact_time, parse_timestamp,
 )
 from ansible_collections.opsbox.veeam_em.plugins.module_utils.client import EMClient  # noqa: E402 pylint: disable=wrong-import-position
-from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._inventory_read import (  # noqa: E402 pylint: disable=wrong-import-position
+from ansible_collections.opsbox.veeam_em.plugins.module_utils._vm_latest import (  # noqa: E402 pylint: disable=wrong-import-position
     Window, read_source, summarize,
 )
 

@@ -12,10 +12,11 @@ import pytest
 
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._times import format_fact_time, parse_timestamp
 from ansible_collections.opsbox.veeam_em.plugins.module_utils.client import EMClient
-from ansible_collections.opsbox.veeam_em.plugins.plugin_utils import _inventory_read
+from ansible_collections.opsbox.veeam_em.plugins.module_utils import _vm_latest
 from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._inventory_build import build_inventory
-from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._inventory_read import (
-    Window, read_source, summarize,
+from ansible_collections.opsbox.veeam_em.plugins.filter.compliance_evaluate import evaluate
+from ansible_collections.opsbox.veeam_em.plugins.module_utils._vm_latest import (
+    SOURCES, Reader, Window, read_latest_per_vm, read_source, reduce_tasks, summarize,
 )
 
 from .conftest import check_closed
@@ -117,6 +118,29 @@ def test_small_pages_and_json_give_the_same_answer(simulators):
     check_closed(sim)
 
 
+@pytest.mark.parametrize("dataset", ["demo", "mixed"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_latest_per_vm_gives_the_verdicts_of_every_task_session(simulators, dataset, kind):
+    """What latest_per_vm returns is enough for compliance_evaluate: the same verdicts as from the whole window."""
+    sim = simulators(dataset)
+    window = window_of(sim, 7)
+    with EMClient(sim.url, sim.username, sim.password, ca_path=sim.ca_path) as client:
+        everything = Reader(client, SOURCES[kind], window).all_tasks()
+        latest = read_latest_per_vm(client, kind, window)
+    assert latest["tasks"] == reduce_tasks(everything)
+    assert latest["records"] < len(everything)
+    now = format_fact_time(window.until)
+    reasons = set()
+    for rpo_hours in (0.25, 1, 6, 24, 1000):
+        reduced = evaluate({kind: {"tasks": latest["tasks"]}}, now, sources=[kind], rpo_hours=rpo_hours)
+        full = evaluate({kind: {"tasks": everything}}, now, sources=[kind], rpo_hours=rpo_hours)
+        assert reduced == full
+        reasons.update(row["reason"] for row in full["vms"])
+    # the comparison means something only if the verdicts differ between VMs and RPOs
+    assert None in reasons and len(reasons) >= 2, reasons
+    check_closed(sim)
+
+
 def never_stop(summary, server, groups):  # pylint: disable=unused-argument
     return lambda task: False
 
@@ -130,7 +154,7 @@ def test_history_stops_early_with_the_same_answer(simulators, monkeypatch, datas
     fast = read(sim, "replica", window, "fast", **options)
     check_closed(sim)  # stopping a query part-way still logs off
     full = read(sim, "replica", window, "full_scan", **options)
-    monkeypatch.setattr(_inventory_read, "history_stop", never_stop)
+    monkeypatch.setattr(_vm_latest, "history_stop", never_stop)
     whole = read(sim, "replica", window, "fast", **options)
     now = window.until
     assert build_inventory({"replica": fast}, now, str) == build_inventory({"replica": full}, now, str)

@@ -266,3 +266,58 @@ def test_latest_reads_the_recent_span_then_only_the_jobs_absent_from_it(sort):
     assert older[2] == ('(Result=="Success");((BackupServerUid=="%s";JobUid!="j1"),(BackupServerUid!="%s"))'
                         % (server, server))
     assert recent[3] == older[3] == "-CreationTime"
+
+
+@pytest.mark.parametrize("module_name, values, refused", [
+    ("task_session_info", dict(result=["Failed"], limit=3), "result, limit"),
+    ("task_session_info", dict(vm_name=["a"], job_session_uid="x", latest=True), "vm_name, job_session_uid, latest"),
+    ("task_session_info", dict(id=GUID), "id"),
+    ("task_session_info", dict(sort="oldest_first"), "sort=oldest_first"),
+    ("cdp_task_session_info", dict(state=["Completed"], policy_session_name="p", filter="x==1"),
+     "state, filter, policy_session_name"),
+])
+def test_latest_per_vm_refuses_the_options_it_cannot_honour(module_name, values, refused):
+    options = params(latest_per_vm=True, created_after="7d", **values)
+    with pytest.raises(EMQueryError, match="latest_per_vm cannot be combined with %s:" % refused):
+        _info.validate_options(options, module_name, NOW)
+    with pytest.raises(EMQueryError, match="latest_per_vm cannot be combined with"):
+        _info.collect(RecordingClient({}), options, module_name, NOW)
+
+
+def test_latest_per_vm_needs_a_window_start():
+    with pytest.raises(EMQueryError, match="latest_per_vm needs created_after"):
+        _info.validate_options(params(latest_per_vm=True), "cdp_task_session_info", NOW)
+
+
+def test_latest_per_vm_window_takes_the_combinable_options():
+    window = _info.latest_per_vm_window(params(latest_per_vm=True, created_after="7d", backup_server="vbr01",
+                                               job_name=["Job 1"]), NOW)
+    assert (window.since, window.until) == (NOW - datetime.timedelta(days=7), NOW)
+    assert (window.backup_servers, window.jobs) == (["vbr01"], ["Job 1"])
+    window = _info.latest_per_vm_window(params(created_after="2026-11-01", created_before="2026-11-02"), NOW)
+    assert (window.since.day, window.until.day, window.backup_servers, window.jobs) == (1, 2, [], [])
+    with pytest.raises(EMQueryError, match="is later than created_before"):
+        _info.validate_options(params(latest_per_vm=True, created_after="1d", created_before="2d"), "task_session_info", NOW)
+    with pytest.raises(EMQueryError, match="job_name: .* holds an empty value"):
+        _info.validate_options(params(latest_per_vm=True, created_after="1d", job_name=[""]), "task_session_info", NOW)
+
+
+def test_latest_per_vm_reads_each_kind_and_merges_them_newest_first(monkeypatch):
+    calls = []
+    answers = {"replica": [fact("r2", "2026-11-22T05"), fact("r1", "2026-11-22T01")],
+               "backup": [fact("b1", "2026-11-22T03")], "cdp": [fact("c1", "2026-11-22T04")]}
+
+    def fake_read(client, kind, window):
+        calls.append((kind, window.since, window.until))
+        return {"tasks": [dict(item) for item in answers[kind]], "queries": 1, "records": 2}
+
+    monkeypatch.setattr(_info, "read_latest_per_vm", fake_read)
+    client = RecordingClient({})
+    result = _info.collect(client, params(latest_per_vm=True, created_after="1d"), "task_session_info", NOW)
+    assert [(item["uid"], item["session_type"]) for item in result["task_sessions"]] == [
+        ("r2", "replica"), ("b1", "backup"), ("r1", "replica")]
+    assert calls == [("replica", NOW - datetime.timedelta(days=1), NOW), ("backup", NOW - datetime.timedelta(days=1), NOW)]
+    assert result["summary"]["total"] == 3
+    cdp = _info.collect(client, params(latest_per_vm=True, created_after="1d"), "cdp_task_session_info", NOW)
+    assert cdp["cdp_task_sessions"] == [fact("c1", "2026-11-22T04")]  # one kind: no session_type added
+    assert calls[-1][0] == "cdp" and client.calls == []

@@ -2,7 +2,10 @@
 # Copyright: (c) 2026, opsbox.veeam_em contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Read what the inventory needs from Enterprise Manager: two strategies, one answer.
+"""Read, per VM, the task sessions its newest results need: two strategies, one answer.
+
+The inventory plugin and the ``latest_per_vm`` option of the task session modules read
+through this file; it lives in module_utils because modules cannot import plugin_utils.
 
 A VM (identified by backup server name and VM name) has, per source, a *last result*:
 the result of its newest task session created in the window, across jobs and retries.
@@ -31,7 +34,9 @@ ORed into one request up to :data:`MAX_FILTER_LENGTH`), so the answer equals a f
 scan's. The planning steps are pure functions, tested without a server.
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -492,6 +497,31 @@ def read_fast(reader):
     return sessions, tasks
 
 
+def _read_reduced(reader, strategy):
+    """``(sessions read, reduced task sessions)`` of one source (see :func:`reduce_tasks`)."""
+    source, window = reader.source, reader.window
+    if strategy == "full_scan":
+        sessions, tasks = read_full_scan(reader)
+    else:
+        sessions, tasks = read_fast(reader)
+    if window.jobs and not source.task_job_field:
+        # CDP task sessions cannot be filtered by policy name: keep those of the selected policies.
+        sessions_by_uid = dict((session["uid"], session) for session in sessions)
+        tasks = [task for task in tasks if task.get(source.parent_key) in sessions_by_uid]
+    return sessions, reduce_tasks(tasks)
+
+
+def read_latest_per_vm(client, source_name, window, strategy="fast"):
+    """Per VM of the window, its newest, newest completed and newest successful task session.
+
+    Deduplicated and newest first; the answer of ``latest_per_vm`` in the task session modules.
+    Returns ``{"tasks": [...], "queries": n, "records": n}``.
+    """
+    reader = Reader(client, SOURCES[source_name], window)
+    dummy, tasks = _read_reduced(reader, strategy)
+    return {"tasks": tasks, "queries": reader.queries, "records": reader.records}
+
+
 def read_source(client, source_name, window, strategy="fast"):
     """Read one source; returns ``{"sessions": [...], "tasks": [...], "queries": n, "records": n}``.
 
@@ -500,15 +530,8 @@ def read_source(client, source_name, window, strategy="fast"):
     """
     source = SOURCES[source_name]
     reader = Reader(client, source, window)
-    if strategy == "full_scan":
-        sessions, tasks = read_full_scan(reader)
-    else:
-        sessions, tasks = read_fast(reader)
+    sessions, reduced = _read_reduced(reader, strategy)
     sessions_by_uid = dict((session["uid"], session) for session in sessions)
-    if window.jobs and not source.task_job_field:
-        # CDP task sessions cannot be filtered by policy name: keep those of the selected policies.
-        tasks = [task for task in tasks if task.get(source.parent_key) in sessions_by_uid]
-    reduced = reduce_tasks(tasks)
     wanted = set(task.get(source.parent_key) for task in reduced)
     missing = set(uid for uid in wanted if uid and uid not in sessions_by_uid)
     if missing and strategy != "full_scan":

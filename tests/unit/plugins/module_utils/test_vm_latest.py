@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 import pytest
 
-from ansible_collections.opsbox.veeam_em.plugins.plugin_utils import _inventory_read as read
-from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._inventory_read import (
+from ansible_collections.opsbox.veeam_em.plugins.module_utils import _vm_latest as read
+from ansible_collections.opsbox.veeam_em.plugins.module_utils._vm_latest import (
     SOURCES, Reader, Window, complete_jobs, history_stop, is_full_run, older_sessions_filter, pack, pack_groups,
     plan_fallback, plan_history, plan_sessions, read_source, reduce_tasks, session_filter, summarize,
 )
