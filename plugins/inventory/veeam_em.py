@@ -179,7 +179,7 @@ from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._inventory_build i
     InventoryBuildError, build_inventory, check_prefix, parse_lookback,
 )
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._vm_latest import Window, read_source
-from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._unsafe import make_unsafe
+from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._unsafe import make_unsafe, origin_tagger
 
 display = Display()
 
@@ -343,19 +343,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
         strict = self.get_option("strict")
         members = {}
-        # One unsafe copy of each distinct string for the whole inventory (see make_unsafe).
+        # One unsafe copy of each distinct value for the whole inventory, tagged with the source's
+        # origin on ansible-core 2.19+ (see make_unsafe and origin_tagger).
         memo = {}
+        tag = origin_tagger(self.inventory)
         for group, hosts in result["groups"].items():
-            self.inventory.add_group(make_unsafe(group, memo))
+            self.inventory.add_group(make_unsafe(group, memo, tag))
             for host in hosts:
                 members.setdefault(host, []).append(group)
         for name, variables in result["hosts"].items():
-            variables = make_unsafe(variables, memo)
-            host = self.inventory.add_host(make_unsafe(name, memo))
+            variables = make_unsafe(variables, memo, tag)
+            host = self.inventory.add_host(make_unsafe(name, memo, tag))
             for key, value in variables.items():
                 self.inventory.set_variable(host, key, value)
             for group in members.get(name, ()):
-                self.inventory.add_child(make_unsafe(group, memo), host)
+                self.inventory.add_child(make_unsafe(group, memo, tag), host)
             # compose first, then groups and keyed_groups, which see the composed variables too
             self._set_composite_vars(self.get_option("compose"), variables, host, strict=strict)
             variables = self.inventory.get_host(host).get_vars()

@@ -234,12 +234,79 @@ def session_groups(source, sessions):
     return [[(source.parent_field, "==", session["uid"])] for session in sessions]
 
 
-def plan_fallback(source, plan, known, budget=MAX_FILTER_LENGTH):
-    """OR-groups for the task sessions of older runs of VMs not seen in a job's recent runs.
+def name_order(name):
+    """Sort key close to EM's (SQL Server's) case-insensitive order of names; only efficiency depends on it."""
+    return (name.casefold(), name)
 
-    *known* maps job -> set of VM names read for that job. A job whose list of known
-    names would not fit in one request asks for its whole older history instead
-    (``CreationTime < cutoff``); the caller drops the known VMs from the answer.
+
+def split_exclusion(resource, base, names, budget):
+    """AND-groups that together match what ``base`` matches except the VMs named in *names*.
+
+    One group ``base; VmDisplayName!=each name`` when it fits in a request. Otherwise the name
+    axis is cut into consecutive ranges at known names (``VmDisplayName>=first`` of a range,
+    ``VmDisplayName<first`` of the next), each range excluding the known names it holds. The
+    ranges cover every possible name whatever order the server compares names in, so no VM is
+    lost; if its order differs from :func:`name_order`, some known VMs come back too (the
+    caller drops them), which costs records, not correctness. Returns None when a range of
+    a single name does not fit (a name longer than a request), so the caller can read the
+    older history without exclusion.
+    """
+    names = sorted(set(names), key=name_order)
+
+    def text_of(group):
+        return ";".join(predicate(resource, *item) for item in group)
+
+    if not names:
+        return [list(base)]
+    whole = list(base) + [("VmDisplayName", "!=", names)]
+    if _encoded_length(text_of(whole)) <= budget - 200:
+        return [whole]
+    # Greedy cut with additive sizes (percent-encoding is per character, so lengths add up; a
+    # bound ">=name" or "<name" is no longer than the exclusion "!=name" of the same name).
+    # Every group is measured exactly below.
+    limit = budget - 200
+    fixed = _encoded_length(text_of(base)) + 2 * _encoded_length("();")
+    sizes = [_encoded_length(predicate(resource, "VmDisplayName", "!=", name) + ";") for name in names]
+
+    def upper(end):
+        return sizes[end] if end < len(names) else 0
+
+    ranges = []
+    start = 0
+    while start < len(names):
+        size = fixed + sizes[start] + sizes[start]  # lower bound and the first exclusion
+        end = start + 1
+        while end < len(names) and size + sizes[end] + upper(end + 1) <= limit:
+            size += sizes[end]
+            end += 1
+        ranges.append((start, end))
+        start = end
+    groups = []
+    for index, (start, end) in enumerate(ranges):
+        group = _range_group(base, names, start, end)
+        if index + 1 < len(ranges):
+            group.append(("VmDisplayName", "<", names[end]))
+        if _encoded_length(text_of(group)) > budget - 200:
+            return None
+        groups.append(group)
+    return groups
+
+
+def _range_group(base, names, start, end):
+    group = list(base)
+    if start > 0:
+        group.append(("VmDisplayName", ">=", names[start]))
+    group.append(("VmDisplayName", "!=", names[start:end]))
+    return group
+
+
+def plan_fallback(source, plan, known, budget=None):
+    """AND-groups for the task sessions of older runs of VMs not seen in a job's recent runs.
+
+    *known* maps job -> set of VM names read for that job. A job whose known names do not fit
+    in one request is split into name ranges (:func:`split_exclusion`); only if even that
+    cannot be done does it ask for its whole older history (``CreationTime < cutoff``). The
+    caller drops the known VMs from the answer either way.
     """
     groups = []
     for job in sorted(plan, key=str):
@@ -250,12 +317,9 @@ def plan_fallback(source, plan, known, budget=MAX_FILTER_LENGTH):
             base = [(source.task_job_field, "==", job)]
         else:
             base = [(source.parent_field, "==", [session["uid"] for session in entry["rest"]])]
-        names = sorted(name for name in known.get(job, ()) if name is not None)
-        group = base + ([("VmDisplayName", "!=", names)] if names else [])
-        text = ";".join(predicate(source.task_type, *item) for item in group)
-        if _encoded_length(text) > budget - 200:
-            group = base + [("CreationTime", "<", entry["cutoff"])]
-        groups.append(group)
+        names = [name for name in known.get(job, ()) if name is not None]
+        split = split_exclusion(source.task_type, base, names, budget or MAX_FILTER_LENGTH)
+        groups.extend(split if split is not None else [base + [("CreationTime", "<", entry["cutoff"])]])
     return groups
 
 
@@ -483,7 +547,19 @@ def read_fast(reader):
     known = {}
     for task in tasks:
         known.setdefault(_job_of(source, task, sessions_by_uid), set()).add(task.get("vm_name"))
-    for task in reader.tasks_in_groups(plan_fallback(source, plan, known)):
+    fallback = reader.tasks_in_groups(plan_fallback(source, plan, known))
+    # The known VMs of a job are dropped below by the job of each task's session. Sessions older
+    # than the recent span of a job with a full run in it were not read (step 1), and without
+    # them a known VM's older task would pass as new (and could stand in for its last success).
+    # Only tasks of VMs known in some job can be dropped, so only their sessions are needed.
+    seen_names = set().union(*known.values()) if known else set()
+    unread = set(task.get(source.parent_key) for task in fallback
+                 if task.get("vm_name") in seen_names) - set(sessions_by_uid) - set([None])
+    if unread:
+        parents = reader.sessions_by_uid(unread)
+        sessions = sessions + parents
+        sessions_by_uid.update((session["uid"], session) for session in parents)
+    for task in fallback:
         if task.get("vm_name") not in known.get(_job_of(source, task, sessions_by_uid), ()):
             tasks.append(task)
 

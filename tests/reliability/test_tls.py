@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, opsbox.veeam_em contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""TLS refusals through the client and a module, each with a message saying which problem it is.
+"""TLS refusals through the client, a module and the inventory plugin, each with a message saying which problem it is.
 
 The simulator serves an expired certificate, one for another host name, one from an unknown
 CA (``--tls-cert``), and only TLS 1.0 or 1.1 (``--tls-max-version``).  ``validate_certs=false``
@@ -116,6 +116,27 @@ def _make_module_test(name):
 
 for _name in CASES:
     globals()["test_module_" + _name] = _make_module_test(_name)
+
+
+def _make_inventory_test(name):
+    def test(sims, request):
+        """``ansible-inventory`` as a user runs it: the plugin's failure names the TLS problem, nothing is built."""
+        sim = sims[name]
+        source = support.inventory_source(sim, "tls_" + name, retries=2, retry_deadline=5)
+        env = support.ansible_env(ANSIBLE_INVENTORY_ENABLED="opsbox.veeam_em.veeam_em",
+                                  ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
+        run = support.run(["ansible-inventory", "-i", source, "--list"], env=env, timeout=120)
+        support.report("inventory tls " + name, request.node, seconds=run["seconds"], maxrss_mb=run["maxrss_mb"])
+        text = " ".join((run["stdout"] + run["stderr"]).split())  # the CLI wraps long messages
+        assert run["rc"] != 0, run["stdout"][-2000:]
+        assert CASES[name][1] in text, text[-3000:]
+        assert sim.password not in text
+        assert sim.stats()["open_sessions"] == 0 and sim.stats()["logons"] == 0
+    return test
+
+
+for _name in CASES:
+    globals()["test_inventory_" + _name] = _make_inventory_test(_name)
 
 
 def test_client_validate_certs_false_warns_only_for_others(sims):

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from ansible_collections.opsbox.veeam_em.plugins.module_utils import _vm_latest as read
+from ansible_collections.opsbox.veeam_em.plugins.module_utils._query import predicate
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._vm_latest import (
     SOURCES, Reader, Window, complete_jobs, history_stop, is_full_run, older_sessions_filter, pack, pack_groups,
     plan_fallback, plan_history, plan_sessions, read_source, reduce_tasks, session_filter, summarize,
@@ -86,10 +87,33 @@ def test_fallback_excludes_known_vms_and_falls_back_to_time_when_too_long():
     plan = plan_sessions([session("a1", "A", 6), session("a0", "A", 5), session("b1", "B", 4)], REPLICA)
     groups = plan_fallback(REPLICA, plan, {"A": {"web-1", 'q"uote'}})
     assert groups == [[("JobUid", "==", "A"), ("VmDisplayName", "!=", ['q"uote', "web-1"])]]
-    many = {"A": set("vm-%04d-with-a-longer-name" % number for number in range(1000))}
-    assert plan_fallback(REPLICA, plan, many) == [[("JobUid", "==", "A"), ("CreationTime", "<", "2026-11-20T06:00:00.000000Z")]]
+    # a name longer than a request cannot be excluded: the job's whole older history is read
+    huge = {"A": {"x" * 20000}}
+    assert plan_fallback(REPLICA, plan, huge) == [[("JobUid", "==", "A"), ("CreationTime", "<", "2026-11-20T06:00:00.000000Z")]]
     cdp_plan = {"P": {"read": [{"uid": "p2"}], "rest": [{"uid": "p1"}, {"uid": "p0"}], "cutoff": "t"}}
     assert plan_fallback(SOURCES["cdp"], cdp_plan, {}) == [[("PolicySessionUid", "==", ["p1", "p0"])]]
+
+
+def test_a_long_exclusion_is_cut_into_name_ranges_that_cover_every_name():
+    names = set("vm-%04d-with-a-longer-name" % number for number in range(1000)) | {"Web", "web", 'q"uote;(x)'}
+    plan = plan_sessions([session("a1", "A", 6), session("a0", "A", 5)], REPLICA)
+    groups = plan_fallback(REPLICA, plan, {"A": names})
+    assert len(groups) > 1
+    excluded = []
+    for index, group in enumerate(groups):
+        assert group[0] == ("JobUid", "==", "A")
+        text = ";".join(predicate(REPLICA.task_type, *item) for item in group)
+        assert len(quote(text, safe="")) <= read.MAX_FILTER_LENGTH - 200
+        bounds = dict((op, value) for field, op, value in group[1:] if op in (">=", "<"))
+        assert (">=" in bounds) == (index > 0) and ("<" in bounds) == (index < len(groups) - 1)
+        if index > 0:  # consecutive ranges meet: [first, next first)
+            assert bounds[">="] == dict((op, value) for field, op, value in groups[index - 1][1:])["<"]
+        chunk = [value for field, op, value in group[1:] if op == "!="][0]
+        lower, upper = bounds.get(">="), bounds.get("<")
+        assert lower is None or all(read.name_order(name) >= read.name_order(lower) for name in chunk)
+        assert upper is None or all(read.name_order(name) < read.name_order(upper) for name in chunk)
+        excluded.extend(chunk)
+    assert sorted(excluded) == sorted(names)  # every known name excluded exactly once
 
 
 def test_summary_and_reduction_keep_newest_completed_and_success():

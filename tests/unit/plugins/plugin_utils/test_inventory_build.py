@@ -127,3 +127,84 @@ def test_make_unsafe_marks_every_string():
         from ansible._internal._datatag._tags import TrustedAsTemplate
         trusted = TrustedAsTemplate().tag("{{ x }}")
         assert not TrustedAsTemplate.is_tagged_on(make_unsafe(trusted))
+
+
+class _TaggedStr(str):
+    pass
+
+
+class _TaggedInt(int):
+    pass
+
+
+class _TaggedFloat(float):
+    pass
+
+
+class _TaggedDict(dict):
+    pass
+
+
+class _CountingTag:
+    """Stands in for Origin.tag: returns a tagged copy (a subclass, as ansible-core does) and counts calls."""
+
+    # base types, not exact ones: on 2.16 the strings arrive as AnsibleUnsafeText
+    TYPES = ((str, _TaggedStr), (int, _TaggedInt), (float, _TaggedFloat), (dict, _TaggedDict))
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, value):
+        self.calls.append(value)
+        return [tagged for base, tagged in self.TYPES if isinstance(value, base)][0](value)
+
+
+def test_make_unsafe_tags_each_distinct_value_once():
+    tag = _CountingTag()
+    memo = {}
+    first = make_unsafe({"job": "Gold", "size": 1, "ratio": 1.0, "ok": True, "none": None}, memo, tag)
+    second = make_unsafe({"job": "Gold", "size": 1}, memo, tag)
+    assert isinstance(first["job"], _TaggedStr) and first["job"] is second["job"]
+    assert isinstance(first["size"], _TaggedInt) and first["size"] is second["size"]
+    assert isinstance(first["ratio"], _TaggedFloat)           # 1 and 1.0 stay apart
+    assert first["ok"] is True and first["none"] is None       # never tagged
+    assert isinstance(first, _TaggedDict) and isinstance(second, _TaggedDict)
+    assert all(isinstance(key, _TaggedStr) for key in first)
+    scalars = sorted(repr(type(value)(value)) if not isinstance(value, str) else repr(str(value))
+                     for value in tag.calls if not isinstance(value, dict))
+    assert scalars == sorted(repr(value) for value in ["job", "Gold", "size", 1, "ratio", 1.0, "ok", "none"])
+    assert len([value for value in tag.calls if isinstance(value, dict)]) == 2
+
+
+def test_make_unsafe_without_memo_never_tags():
+    tag = _CountingTag()
+    assert make_unsafe({"job": "Gold", "size": 1}, None, tag) == {"job": "Gold", "size": 1}
+    assert not tag.calls
+
+
+def test_origin_tagger_is_none_without_an_origin():
+    from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._unsafe import origin_tagger
+
+    class Plain:
+        pass
+
+    assert origin_tagger(Plain()) is None
+
+
+def test_tagged_values_are_kept_by_the_variable_visitor_of_2_19():
+    """On 2.19+ the inventory proxy keeps a value that already has an origin instead of copying it."""
+    try:
+        from ansible._internal._datatag._tags import Origin, TrustedAsTemplate
+        from ansible._internal._json import AnsibleVariableVisitor
+    except ImportError:  # ansible-core 2.16 .. 2.18: no data tagging, nothing to keep
+        return
+    from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._unsafe import origin_tagger
+
+    class Proxy:
+        _default_origin = Origin(description="<inventory plugin test>")
+
+    tag = origin_tagger(Proxy())
+    value = make_unsafe({"job": "{{ x }}", "n": 3}, {}, tag)
+    visited = AnsibleVariableVisitor(origin=Proxy._default_origin).visit(value)
+    assert visited["job"] is value["job"] and visited["n"] is value["n"]
+    assert not TrustedAsTemplate.is_tagged_on(visited["job"])
