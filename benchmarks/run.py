@@ -80,6 +80,12 @@ S2_LOOKBACK_HOURS = 24
 S4_LOOKBACK_HOURS = 24
 S5_WINDOW_HOURS = 168        # the role's default replica_compliance_window_hours
 FLEET_CDP_SHARE = 500 / 5000.0   # CDP VMs per VM in the fleet preset; the scaling data sets keep it
+# The collection's own fixed cost of one module run (see Bench.module_fixed_cost).
+EMPTY_MODULE = "Module fixed cost (empty answer)"
+# Rows of the echo lower bound (see Bench.echo_answer): "<module row> <suffix>".
+MODULE_ROWS = ("S2 task_session_info", "S3 replica_session_info", "S4 cdp_task_session_info")
+ECHO_SUFFIX = "lower bound (its answer echoed)"
+S1_CACHE = "S1 plugin from its cache (no EM request)"
 ITEMS = ("S1", "S2", "S3", "S4", "S5", "baselines", "concurrency", "codec", "scaling")
 SMOKE_ITEMS = ("S1", "S2", "S3", "S4")
 # Smoke limits on noise-free counts, relative to the floor's counts at the smoke size (300 VMs). They are regression
@@ -353,6 +359,34 @@ class Bench(object):
             return [self.python, os.path.join(HERE, "inventory_inprocess.py"), "--source", inventory, "--output", output], check
         return factory
 
+    def s1_from_cache(self):
+        """S1's lower bound for any inventory plugin: the same inventory built from the plugin's cache.
+
+        No EM request at all; what is left is building 5,000+ hosts with their variables in
+        Ansible's InventoryManager. The cache is filled by one untimed run first.
+        """
+        output = os.path.join(self.workdir, "s1_cache.json")
+        path = os.path.join(self.workdir, "bench-cache-%d.veeam_em.yml" % self.sim.info["pid"])
+        cache_dir = os.path.join(self.workdir, "inventory-cache")
+        config = dict(self.connection(), plugin="opsbox.veeam_em.veeam_em", cache=True,
+                      cache_plugin="ansible.builtin.jsonfile", cache_connection=cache_dir, cache_timeout=86400)
+        with open(path, "w") as handle:
+            json.dump(config, handle)
+
+        def factory():
+            command = [self.python, os.path.join(HERE, "inventory_inprocess.py"), "--source", path, "--output", output]
+            if not os.path.isdir(cache_dir):
+                subprocess.check_call(command, env=self.env, cwd=self.workdir)
+            since = datetime.now(timezone.utc) - timedelta(hours=S1_LOOKBACK_HOURS)
+            truth = self.truth_s1(since)
+
+            def check(_stdout):
+                with open(output) as handle:
+                    data = json.load(handle)
+                return data["answer"] == truth, {"time": data["plugin_seconds"], "hosts": data["hosts"]}
+            return command, check
+        return factory
+
     def s1_process(self, inventory):
         """S1, whole process: ansible-inventory --list."""
         output = os.path.join(self.workdir, "s1_inventory.json")
@@ -472,6 +506,45 @@ class Bench(object):
                 return answer == truth, {"vms": data["summary"]["total"], "violations": data["summary"]["violations"]}
             return [os.path.join(self.bindir, "ansible-playbook"), "-i", "localhost,", "-c", "local",
                     "-e", "ansible_python_interpreter=%s" % self.python, playbook], check
+        return factory
+
+    def echo_answer(self, module_command):
+        """A module that only returns the answer ``module_command`` (an adhoc command) gave: the lower bound.
+
+        The real module runs once, untimed, to save its answer; the timed command is
+        ``ansible localhost -m echo_result`` (benchmarks/echo_library) returning that answer.
+        """
+        saved = os.path.join(self.workdir, "echo_%d.json" % len(self.results))
+        printed = saved + ".stdout"
+
+        def factory():
+            if not os.path.exists(saved):
+                with open(printed, "w") as handle:
+                    subprocess.check_call(module_command, stdout=handle, env=self.env, cwd=self.workdir)
+                with open(saved, "w") as handle:
+                    json.dump(adhoc_result(printed), handle)
+            expected = os.path.getsize(saved)
+            command = self.adhoc("echo_result", {"path": saved})
+            command[1:1] = ["-M", os.path.join(HERE, "echo_library")]
+
+            def check(stdout):
+                answer = adhoc_result(stdout)
+                return len(json.dumps(answer)) >= expected * 0.9, {}
+            return command, check
+        return factory
+
+    def module_fixed_cost(self, after):
+        """The collection's own fixed cost: cdp_task_session_info asking for what cannot exist (created after ``after``).
+
+        It pays everything S2-S4 pay except the records: the module's imports, TLS, the entry-point probe,
+        logon, one empty query page and logoff.
+        """
+        def factory():
+            command = self.adhoc("opsbox.veeam_em.cdp_task_session_info", dict(self.connection(), created_after=iso(after)))
+
+            def check(stdout):
+                return adhoc_result(stdout)["cdp_task_sessions"] == [], {"returned": 0}
+            return command, check
         return factory
 
     def fixed_cost(self):
@@ -711,6 +784,7 @@ def run_main_set(args, bench):
     """Every selected scenario on the main data set; returns (by_name, floors, extras)."""
     now = datetime.now(timezone.utc)
     by_name, floors, extras = {}, {}, {}
+    module_factories = {}  # S2-S4 command factories, for their echo lower bounds
     only = args.only
     if only & {"S1", "baselines"}:
         truth1 = bench.truth_s1(now - timedelta(hours=S1_LOOKBACK_HOURS))
@@ -723,23 +797,35 @@ def run_main_set(args, bench):
         inventory = bench.inventory_file()
         by_name["S1 plugin (in-process)"] = bench.scenario("S1 plugin (in-process)", args.repeat, bench.s1_plugin(inventory), floors["S1"])
     if "S1" in only and not args.smoke:
+        by_name[S1_CACHE] = bench.scenario(S1_CACHE, args.repeat, bench.s1_from_cache(), None)
         by_name["S1 ansible-inventory --list"] = bench.scenario("S1 ansible-inventory --list", args.repeat,
                                                                 bench.s1_process(inventory), floors["S1"])
     if only & {"S2", "S3", "S4", "S5"} and not args.smoke:
         by_name["Ansible fixed cost (ping)"] = bench.scenario("Ansible fixed cost (ping)", args.repeat, bench.fixed_cost(), None)
+        by_name[EMPTY_MODULE] = bench.scenario(EMPTY_MODULE, args.repeat, bench.module_fixed_cost(now + timedelta(days=1)), None)
     if "S2" in only:
-        by_name["S2 task_session_info"] = bench.scenario("S2 task_session_info", args.repeat, bench.s2_module(*window2), floors["S2"])
+        module_factories["S2 task_session_info"] = bench.s2_module(*window2)
+        by_name["S2 task_session_info"] = bench.scenario("S2 task_session_info", args.repeat, module_factories["S2 task_session_info"],
+                                                         floors["S2"])
     if "S3" in only:
         truth3 = bench.truth_s3()
         floors["S3"] = bench.floor([len(truth3), sum(len(tasks) for tasks in truth3.values())],
                                    "newest replication session per job + its tasks")
-        by_name["S3 replica_session_info"] = bench.scenario("S3 replica_session_info", args.repeat, bench.s3_module(truth3), floors["S3"])
+        module_factories["S3 replica_session_info"] = bench.s3_module(truth3)
+        by_name["S3 replica_session_info"] = bench.scenario("S3 replica_session_info", args.repeat,
+                                                            module_factories["S3 replica_session_info"], floors["S3"])
     if "S4" in only:
         since4 = now - timedelta(hours=S4_LOOKBACK_HOURS)
         truth4 = bench.truth_s4(since4)
         floors["S4"] = bench.floor([len(truth4)], "CDP task sessions, 24 h")
-        by_name["S4 cdp_task_session_info"] = bench.scenario("S4 cdp_task_session_info", args.repeat, bench.s4_module(since4, truth4),
-                                                             floors["S4"])
+        module_factories["S4 cdp_task_session_info"] = bench.s4_module(since4, truth4)
+        by_name["S4 cdp_task_session_info"] = bench.scenario("S4 cdp_task_session_info", args.repeat,
+                                                             module_factories["S4 cdp_task_session_info"], floors["S4"])
+    for name in MODULE_ROWS:
+        if name in by_name and not args.smoke:
+            module_command = module_factories[name]()[0]
+            by_name[name + " " + ECHO_SUFFIX] = bench.scenario(name + " " + ECHO_SUFFIX, args.repeat,
+                                                               bench.echo_answer(module_command), None)
     if "S5" in only:
         truth5 = bench.truth_s1(datetime.now(timezone.utc) - timedelta(hours=S5_WINDOW_HOURS))
         floors["S5"] = bench.floor([len(truth5["replica"]), len(truth5["cdp"])],

@@ -417,6 +417,37 @@ def history_stop(summary, server, groups):
     return stop
 
 
+def history_groups_of_all_servers(per_server):
+    """The groups of :func:`plan_history` for every server, each naming its server (None: any server)."""
+    groups = []
+    for server, items in sorted(per_server.items(), key=lambda item: str(item[0])):
+        for group in items:
+            groups.append(group + ([("BackupServerName", "==", server)] if server else []))
+    return groups
+
+
+def servers_history_stop(summary, groups):
+    """:func:`history_stop` for a request whose groups may belong to several backup servers.
+
+    Every server's stop sees every record (each keeps its own state); the request ends once
+    all of them say so.
+    """
+    by_server = {}
+    for group in groups:
+        server = None
+        for field, _op, value in group[1:]:
+            if field == "BackupServerName":
+                server = value
+        by_server.setdefault(server, []).append(group)
+    stops = [history_stop(summary, server, items) for server, items in sorted(by_server.items(), key=lambda item: str(item[0]))]
+
+    def stop(task):
+        answers = [each(task) for each in stops]  # no short cut: every stop must see the record
+        return all(answers)
+
+    return stop
+
+
 # ------------------------------------------------------------------------------ reading
 
 class Reader:
@@ -564,12 +595,10 @@ def read_fast(reader):
             tasks.append(task)
 
     summary = summarize(tasks)
-    for server, groups in sorted(plan_history(source, tasks, plan, known, sessions_by_uid).items(),
-                                 key=lambda item: str(item[0])):
-        extra = [("State", "==", "Completed")] + ([("BackupServerName", "==", server)] if server else [])
-        tasks.extend(reader.tasks_in_groups(
-            groups, extra=extra, sort="-CreationTime",
-            stop_for=lambda members, server=server: history_stop(summary, server, members)))
+    # Every backup server's history requests in one pool (one after the other they were ~8% of S1).
+    groups = history_groups_of_all_servers(plan_history(source, tasks, plan, known, sessions_by_uid))
+    tasks.extend(reader.tasks_in_groups(groups, extra=[("State", "==", "Completed")], sort="-CreationTime",
+                                        stop_for=lambda members: servers_history_stop(summary, members)))
     return sessions, tasks
 
 

@@ -198,6 +198,18 @@ def default_hostname(vm):
     return vm["vm_name"]
 
 
+def _memoized(sanitize):
+    """*sanitize* computed once per distinct name: group names repeat on every host, and
+    ansible-core's sanitiser formats its (verbose) warning text on every call."""
+    cache = {}
+
+    def sanitized(name):
+        if name not in cache:
+            cache[name] = sanitize(name)
+        return cache[name]
+    return sanitized
+
+
 def build_inventory(data, now, sanitize, group_prefix="veeam_", hostvar_prefix="veeam_", hostname_of=None,
                     duplicates="suffix"):
     """Hosts, groups and variables from the records of every source.
@@ -207,6 +219,7 @@ def build_inventory(data, now, sanitize, group_prefix="veeam_", hostvar_prefix="
     """
     vms = collect_vms(data, now)
     mapping, warnings = assign_hostnames(vms, hostname_of or default_hostname, duplicates)
+    sanitize = _memoized(sanitize)
     hosts = {}
     groups = {}
     for source_name in sorted(data):

@@ -41,28 +41,34 @@ def make_unsafe(value, memo=None, tag=None):
     per host of each was most of the inventory's memory on large installations. With *tag*
     (see :func:`origin_tagger`) and *memo*, values and dicts are tagged with the origin too.
     """
-    if value is None or isinstance(value, bool):
+    kind = type(value)
+    if value is None or kind is bool:
         return value
+    # concrete types first: the Mapping ABC check was most of this function's time on large inventories
+    if isinstance(value, str):
+        if memo is None:
+            return wrap_var(value)
+        wrapped = memo.get(value)
+        if wrapped is None:
+            wrapped = wrap_var(value)
+            if tag is not None:
+                wrapped = tag(wrapped)
+            memo[value] = wrapped
+        return wrapped
     if isinstance(value, (int, float)):
         if tag is None or memo is None:
             return value
         # keyed by type as well: 1 == 1.0, and the tagged copy keeps the type
-        key = (type(value), value)
+        key = (kind, value)
         tagged = memo.get(key)
         if tagged is None:
             tagged = memo[key] = tag(value)
         return tagged
-    if isinstance(value, Mapping):
-        result = dict((make_unsafe(key, memo, tag), make_unsafe(item, memo, tag)) for key, item in value.items())
+    if kind is dict or isinstance(value, Mapping):
+        result = {}
+        for key, item in value.items():
+            result[make_unsafe(key, memo, tag)] = make_unsafe(item, memo, tag)
         return tag(result) if tag is not None and memo is not None else result
     if isinstance(value, (list, tuple)):
         return type(value)(make_unsafe(item, memo, tag) for item in value)
-    if memo is None or not isinstance(value, str):
-        return wrap_var(value)
-    wrapped = memo.get(value)
-    if wrapped is None:
-        wrapped = wrap_var(value)
-        if tag is not None:
-            wrapped = tag(wrapped)
-        memo[value] = wrapped
-    return wrapped
+    return wrap_var(value)

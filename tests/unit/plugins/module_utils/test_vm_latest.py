@@ -211,6 +211,18 @@ def test_history_stop_uses_the_server_of_the_request_and_needs_nothing_for_resol
     assert stop(task("h3", "web", "s8", 7, server="vbr02")) is True
 
 
+def test_history_of_several_servers_in_one_request_ends_when_every_server_is_done():
+    known = [task("k1", "web", "s9", 10, result="Failed", server="vbr01"), task("k2", "web", "s9", 10, result="Failed", server="vbr02")]
+    groups = read.history_groups_of_all_servers({"vbr02": history_groups("web"), "vbr01": history_groups("web")})
+    assert [group[-1] for group in groups] == [("BackupServerName", "==", "vbr01"), ("BackupServerName", "==", "vbr02")]
+    stop = read.servers_history_stop(summarize(known), groups)
+    assert stop(task("h1", "web", "s8", 9, server="vbr01")) is False   # vbr01 done, vbr02 still looking
+    assert stop(task("h2", "web", "s8", 8, server="vbr01")) is False   # strictly older, but vbr02 still looking
+    assert stop(task("h3", "web", "s8", 7, server="vbr02")) is False   # vbr02 done at 07:01
+    assert stop(task("h4", "web", "s8", 6, server="vbr02")) is True
+    assert read.history_groups_of_all_servers({None: history_groups("web")}) == history_groups("web")
+
+
 def test_pack_keeps_the_groups_of_each_filter():
     groups = history_groups(*["vm%03d" % number for number in range(60)])
     packed = pack("ReplicaTaskSession", groups, [], budget=1000)
