@@ -18,6 +18,7 @@ Writes ``{"xml": {...}, "json": {...}}`` with the seconds, records and bytes to 
 
 import argparse
 import json
+from datetime import datetime
 import sys
 import time
 
@@ -93,6 +94,28 @@ def least(pages, _wire):
     return count
 
 
+def least_with_times(pages, _wire):
+    """:func:`least`, plus what the fact shape cannot do without: the creation and end times read as
+    datetimes (C's ``datetime.fromisoformat``) for ``duration_seconds``. Still no other conversion."""
+    renamed = {}
+    count = 0
+    parse_time = datetime.fromisoformat
+    for body, _ctype in pages:
+        for record in _codec.query_records(json.loads(body)):
+            fact = {}
+            for key, value in record.items():
+                name = renamed.get(key)
+                if name is None:
+                    name = renamed[key] = key.lower()
+                fact[name] = value
+            created, ended = fact.get("creationtimeutc"), fact.get("endtimeutc")
+            if created and ended:
+                fact["duration_seconds"] = (parse_time(ended.replace("Z", "+00:00"))
+                                            - parse_time(created.replace("Z", "+00:00"))).total_seconds()
+            count += 1
+    return count
+
+
 def best_cpu(function, pages, wire, repeat):
     """Lowest CPU seconds of ``repeat`` calls, and the last call's return value."""
     best = None
@@ -125,6 +148,7 @@ def main():
                         "bare_seconds": bare_seconds, "ours_seconds": our_seconds}
         if wire == "json":
             result[wire]["least_seconds"] = best_cpu(least, pages, wire, args.repeat)[0]
+            result[wire]["least_times_seconds"] = best_cpu(least_with_times, pages, wire, args.repeat)[0]
     with open(args.output, "w") as handle:
         json.dump(result, handle)
     return 0
