@@ -15,6 +15,7 @@
 #   make bench        the issue-7 benchmark on fleet (25-30 min), writes benchmarks/RESULTS.md + scaling.png (BENCH_ARGS=...)
 #   make lint         ansible-lint, production profile
 #   make build        build the artifact, install it, ansible-doc every plugin
+#   make release-check  build, then galaxy-importer, a fresh install from the tarball, ansible-builder (RELEASE=1: the release itself)
 #   make simulator    run the EM simulator in the foreground (ARGS="--dataset fleet ...")
 #   make clean        remove .cache/ and build output
 
@@ -24,7 +25,7 @@ ARGS ?= --dataset demo
 BENCH_ARGS ?=
 CI := $(PYTHON) tests/tools/ci.py
 
-.PHONY: demo test sanity units integration simulator-tests report-browser bench-smoke reliability reliability-subset bench lint build simulator venv clean
+.PHONY: demo test sanity units integration simulator-tests report-browser bench-smoke reliability reliability-subset bench lint build release-check simulator venv clean
 
 demo:
 	$(CI) demo
@@ -65,6 +66,9 @@ lint:
 
 build:
 	$(CI) build
+
+release-check:
+	$(CI) release-check $(if $(RELEASE),--release)
 
 simulator:
 	$(CI) simulator $(ARGS)

@@ -633,6 +633,13 @@ def check_build(tally):
         tally.passed += 1
 
 
+def check_release(tally, release=False):
+    """galaxy-importer, a fresh install from the tarball alone and ansible-builder (tests/tools/release.py)."""
+    # Imported here, not at the top: release.py imports this module.
+    import release as release_checks  # pylint: disable=import-outside-toplevel
+    release_checks.run_checks(tally, release=release)
+
+
 # ---------------------------------------------------------------------------- commands
 
 def selected_lines(name):
@@ -657,6 +664,7 @@ def command_test(dummy_args):
             check_reliability_subset(line, tally)
         check_lint(tally)
         check_build(tally)
+        check_release(tally)
     except CheckFailed as failure:
         if not tally.failed:
             tally.failed = 1
@@ -769,6 +777,8 @@ def main(argv=None):
         one.add_argument('--line', choices=['low', 'new', 'all'], default='all')
     for name in ('test', 'lint', 'build', 'demo'):
         sub.add_parser(name)
+    release_check = sub.add_parser('release-check')
+    release_check.add_argument('--release', action='store_true', help='for the release itself: version >= 1.0.0, released in changelogs/')
     simulator = sub.add_parser('simulator')
     simulator.add_argument('extra', nargs=argparse.REMAINDER, help='more simulator options')
     args = parser.parse_args(argv)
@@ -785,6 +795,11 @@ def main(argv=None):
         return single_check(check_lint, args, per_line=False)
     if args.command == 'build':
         return single_check(check_build, args, per_line=False)
+    if args.command == 'release-check':
+        def build_then_release_checks(tally):
+            check_build(tally)
+            check_release(tally, release=args.release)
+        return single_check(build_then_release_checks, args, per_line=False)
     return {'test': command_test, 'simulator': command_simulator, 'demo': command_demo}[args.command](args)
 
 
