@@ -318,11 +318,12 @@ def _codec_lines(codec):
             part["ours_seconds"] / part["bare_seconds"], format(int(part["records"] / part["ours_seconds"]), ",")))
     least = codec.get("json", {}).get("least_seconds")
     if least:
+        bare = codec["json"]["bare_seconds"]
+        with_times = codec["json"].get("least_times_seconds", 0)
         lines.extend(["", "Least pure-Python work on the JSON pages (`least` in codec_cpu.py: `json.loads`, then one new dict per "
-                      "record with its keys renamed through a ready map, no value converted): %.3f s = %.2fx the bare parse; with the "
-                      "creation and end times read by C's `datetime.fromisoformat` for `duration_seconds` (`least_with_times`): "
-                      "%.3f s = %.2fx." % (least, least / codec["json"]["bare_seconds"], codec["json"].get("least_times_seconds", 0),
-                                          codec["json"].get("least_times_seconds", 0) / codec["json"]["bare_seconds"])])
+                      "record with its keys renamed through a ready map, no value converted): %.3f s = %.2fx the bare parse; with "
+                      "the creation and end times read by C's `datetime.fromisoformat` for `duration_seconds` "
+                      "(`least_with_times`): %.3f s = %.2fx." % (least, least / bare, with_times, with_times / bare)])
     lines.append("")
     return lines
 
