@@ -14,6 +14,7 @@
 #   make reliability-subset  its quick part (pytest -m "not slow"), as make test runs it (LINE=...)
 #   make bench        the issue-7 benchmark on fleet (25-30 min), writes benchmarks/RESULTS.md + scaling.png (BENCH_ARGS=...)
 #   make lint         ansible-lint, production profile
+#   make docs         the docs site from the plugins' own docs (antsibull-docs + Sphinx, offline) into .cache/docs/build/html
 #   make build        build the artifact, install it, ansible-doc every plugin
 #   make release-check  build, then galaxy-importer, a fresh install from the tarball, ansible-builder (RELEASE=1: the release itself)
 #   make simulator    run the EM simulator in the foreground (ARGS="--dataset fleet ...")
@@ -25,7 +26,7 @@ ARGS ?= --dataset demo
 BENCH_ARGS ?=
 CI := $(PYTHON) tests/tools/ci.py
 
-.PHONY: demo test sanity units integration simulator-tests report-browser bench-smoke reliability reliability-subset bench lint build release-check simulator venv clean
+.PHONY: demo test sanity units integration simulator-tests report-browser bench-smoke reliability reliability-subset bench lint docs build release-check simulator venv clean
 
 demo:
 	$(CI) demo
@@ -66,6 +67,9 @@ lint:
 
 build:
 	$(CI) build
+
+docs:
+	$(CI) docs
 
 release-check:
 	$(CI) release-check $(if $(RELEASE),--release)

@@ -633,6 +633,14 @@ def check_build(tally):
         tally.passed += 1
 
 
+def check_docs(tally):
+    """antsibull-docs lint-collection-docs, then the docs site built with warnings as errors (tests/tools/docs.py)."""
+    # Imported here, not at the top: docs.py imports this module.
+    import docs  # pylint: disable=import-outside-toplevel
+    docs.lint_docs(tally)
+    docs.build_docs(tally)
+
+
 def check_release(tally, release=False):
     """galaxy-importer, a fresh install from the tarball alone and ansible-builder (tests/tools/release.py)."""
     # Imported here, not at the top: release.py imports this module.
@@ -663,6 +671,7 @@ def command_test(dummy_args):
             check_bench_smoke(line, tally)
             check_reliability_subset(line, tally)
         check_lint(tally)
+        check_docs(tally)
         check_build(tally)
         check_release(tally)
     except CheckFailed as failure:
@@ -775,7 +784,7 @@ def main(argv=None):
                  'reliability', 'reliability-subset'):
         one = sub.add_parser(name)
         one.add_argument('--line', choices=['low', 'new', 'all'], default='all')
-    for name in ('test', 'lint', 'build', 'demo'):
+    for name in ('test', 'lint', 'build', 'demo', 'docs'):
         sub.add_parser(name)
     release_check = sub.add_parser('release-check')
     release_check.add_argument('--release', action='store_true', help='for the release itself: version >= 1.0.0, released in changelogs/')
@@ -795,6 +804,8 @@ def main(argv=None):
         return single_check(check_lint, args, per_line=False)
     if args.command == 'build':
         return single_check(check_build, args, per_line=False)
+    if args.command == 'docs':
+        return single_check(check_docs, args, per_line=False)
     if args.command == 'release-check':
         def build_then_release_checks(tally):
             check_build(tally)
