@@ -42,6 +42,11 @@ def normalize_base_url(url):
     if "://" not in text:
         text = "https://" + text
     parts = urlsplit(text)
+    if "@" in parts.netloc:
+        # Never echo such a url: Ansible does not hide the url option, and the text before "@" is a secret.
+        raise EMProtocolError("url carries a user name or password before the host name; they are not used and "
+                              "not shown", hint="remove them from url and set username and password "
+                                                "(VEEAM_EM_USERNAME / VEEAM_EM_PASSWORD)")
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise EMProtocolError("url %r is not an http(s) URL" % (text,), hint="use https://<em-host>:%d" % EM_PORT)
     path = parts.path.rstrip("/")

@@ -43,6 +43,15 @@ def test_bad_urls(url):
         normalize_base_url(url)
 
 
+@pytest.mark.parametrize("url", ["https://admin:s3cret@em:9398", "ftp://admin:s3cret@em/", "admin:s3cret@em:9398",
+                                 "https://s3cret@em:9398/api/"])
+def test_credentials_in_the_url_are_refused_and_never_shown(url):
+    with pytest.raises(EMProtocolError) as caught:
+        normalize_base_url(url)
+    assert "s3cret" not in str(caught.value)
+    assert "url carries a user name or password" in str(caught.value)
+
+
 @pytest.mark.parametrize("user", ["DOMAIN\\user", "user@domain", u"j\u00fcrgen"])
 def test_basic_authorization_is_utf8(user):
     header = basic_authorization(user, PASSWORD)
