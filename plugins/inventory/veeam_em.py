@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: veeam_em
 short_description: The VMs Veeam replication, CDP and backup processed, grouped by their last result
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads task sessions from Veeam Backup Enterprise Manager and makes every VM that replication
     (and CDP, and optionally backup) processed in the O(lookback) window a host, grouped by its last result.
@@ -178,7 +178,7 @@ from ansible_collections.opsbox.veeam_em.plugins.module_utils._times import form
 from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._inventory_build import (
     InventoryBuildError, build_inventory, check_prefix, parse_lookback,
 )
-from ansible_collections.opsbox.veeam_em.plugins.module_utils._vm_latest import Window, read_source
+from ansible_collections.opsbox.veeam_em.plugins.module_utils._vm_latest import Window, read_sources
 from ansible_collections.opsbox.veeam_em.plugins.plugin_utils._unsafe import make_unsafe, origin_tagger
 
 display = Display()
@@ -266,14 +266,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             client = EMClient(**client_kwargs(options))
             with client:
-                for source in options["sources"]:
-                    try:
-                        part = read_source(client, source, window, options["strategy"])
-                    except EMPermissionError as exc:
-                        if options["strict_permissions"]:
-                            raise
-                        payload["warnings"].append("%s: source %s left empty: %s" % (self.NAME, source, exc))
+                for source, part in read_sources(client, options["sources"], window, options["strategy"]):
+                    if isinstance(part, EMPermissionError) and not options["strict_permissions"]:
+                        payload["warnings"].append("%s: source %s left empty: %s" % (self.NAME, source, part))
                         part = {"sessions": [], "tasks": [], "queries": 0, "records": 0}
+                    elif isinstance(part, Exception):
+                        raise part
                     payload["sources"][source] = part
                     display.vv("%s: %s: %d queries, %d records, %d task sessions kept (strategy %s)"
                                % (self.NAME, source, part["queries"], part["records"], len(part["tasks"]),

@@ -34,6 +34,7 @@ __metaclass__ = type
 
 import re
 import ssl
+import threading
 import traceback
 from http.cookiejar import DefaultCookiePolicy
 
@@ -251,6 +252,10 @@ class Transport:
                            max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
+        # At most pool_size requests on the wire at once, whoever sends them: readers that run side by side
+        # (the inventory's sources) share the budget instead of adding to it, and the pool is never short
+        # of a connection (an extra one would be opened, handshaken and thrown away).
+        self._in_flight = threading.BoundedSemaphore(max(1, pool_size))
 
     def url(self, path):
         """Absolute URL of an API path relative to the base (``query``, ``sessionMngr/?v=latest``)."""
@@ -292,12 +297,14 @@ class Transport:
         all_headers.update(headers or {})
 
         def attempt():
-            response = self.session.request(method, url, params=params, headers=all_headers, timeout=self.timeout,
-                                            verify=self.verify, allow_redirects=False, stream=True)
-            try:
-                body = self._read(response, method, shown)
-            finally:
-                response.close()
+            # held for one exchange only, never while a retry waits
+            with self._in_flight:
+                response = self.session.request(method, url, params=params, headers=all_headers, timeout=self.timeout,
+                                                verify=self.verify, allow_redirects=False, stream=True)
+                try:
+                    body = self._read(response, method, shown)
+                finally:
+                    response.close()
             return Response(response.status_code, response.headers, body, method, shown)
 
         try:

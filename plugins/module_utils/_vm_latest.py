@@ -648,3 +648,26 @@ def read_source(client, source_name, window, strategy="fast"):
         "queries": reader.queries,
         "records": reader.records,
     }
+
+
+def read_sources(client, source_names, window, strategy="fast", read=read_source):
+    """Read several sources side by side; ``[(name, part or the exception it raised)]`` in the given order.
+
+    Each source's reads wait on the one before (sessions, then their tasks, then what is still
+    unknown), so one source alone leaves most of the client's ``concurrency`` idle; the sources
+    share it instead (the transport caps the requests in flight). An exception is returned, not
+    raised, so that the caller decides per source (the inventory tolerates a refused source).
+    """
+    names = list(source_names)
+
+    def guarded(name):
+        try:
+            return read(client, name, window, strategy)
+        except Exception as exc:  # pylint: disable=broad-except  # handed back to the caller, which raises it
+            return exc
+
+    if len(names) < 2:
+        return [(name, guarded(name)) for name in names]
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        futures = [(name, pool.submit(guarded, name)) for name in names]
+        return [(name, future.result()) for name, future in futures]

@@ -225,3 +225,29 @@ def test_validate_certs_false_leaves_the_process_warning_filters_alone():
     assert connection.is_verified is True  # so urllib3 does not warn for this connection
     quiet.close()
     checked.close()
+
+
+def test_requests_in_flight_never_exceed_the_pool(monkeypatch):
+    """Threads beyond pool_size wait for a free slot (the inventory reads its sources side by side)."""
+    import threading
+    import time
+    transport = _transport.Transport("https://em:9398/api/", pool_size=3,
+                                     retry_policy=RetryPolicy(retries=1, sleep=lambda s: None))
+    lock = threading.Lock()
+    state = {"now": 0, "most": 0}
+
+    def fake_request(method, url, **kwargs):
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.02)
+        with lock:
+            state["now"] -= 1
+        return FakeResponse()
+    monkeypatch.setattr(transport.session, "request", fake_request)
+    threads = [threading.Thread(target=transport.request, args=("GET", "query")) for _index in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert state["most"] == 3

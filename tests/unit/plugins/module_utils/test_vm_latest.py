@@ -332,3 +332,24 @@ def test_a_job_whose_older_sessions_were_not_read_keeps_a_cutoff():
     assert plan["B"]["cutoff"] is None
     groups = plan_fallback(REPLICA, plan, {"A": {"web"}})
     assert groups == [[("JobUid", "==", "A"), ("VmDisplayName", "!=", ["web"])]]
+
+
+def test_read_sources_reads_side_by_side_in_order_and_hands_back_errors():
+    both_started = threading.Barrier(2, timeout=5)  # broken (an error below) if the reads ran one after the other
+
+    def fake_read(client, name, window, strategy):
+        both_started.wait()
+        if name == "cdp":
+            raise ValueError("denied")
+        return {"name": name, "strategy": strategy}
+
+    result = read.read_sources(object(), ["replica", "cdp"], None, "full_scan", read=fake_read)
+    assert [name for name, dummy in result] == ["replica", "cdp"]
+    assert result[0][1] == {"name": "replica", "strategy": "full_scan"}
+    assert isinstance(result[1][1], Exception) and str(result[1][1]) == "denied"
+
+
+def test_read_sources_of_one_source_needs_no_thread():
+    caller = threading.current_thread()
+    result = read.read_sources(object(), ["backup"], None, read=lambda *args: threading.current_thread() is caller)
+    assert result == [("backup", True)]
