@@ -24,8 +24,9 @@ options:
   username:
     description:
       - Enterprise Manager account, written C(DOMAIN\user) or C(user@domain).
-      - The account needs an Enterprise Manager role (Portal Administrator, Portal User or Restore Operator);
-        the query service used by this collection is refused to Restore Operators.
+      - The account needs the Enterprise Manager role Portal Administrator or Portal User. EM lets a Restore
+        Operator log on too, but does not document that it may read every session; a refused read fails with
+        HTTP 403.
       - If not set, the value of the E(VEEAM_EM_USERNAME) environment variable is used.
     type: str
     required: true
@@ -109,8 +110,9 @@ options:
   username:
     description:
       - Enterprise Manager account, written C(DOMAIN\user) or C(user@domain).
-      - The account needs an Enterprise Manager role (Portal Administrator, Portal User or Restore Operator);
-        the query service used by this collection is refused to Restore Operators.
+      - The account needs the Enterprise Manager role Portal Administrator or Portal User. EM lets a Restore
+        Operator log on too, but does not document that it may read every session; a refused read fails with
+        HTTP 403.
     type: str
     required: true
     env:

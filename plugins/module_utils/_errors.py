@@ -23,9 +23,9 @@ _SECRET_PARAM = re.compile(r"(pass|secret|token|session|auth|key)", re.IGNORECAS
 EM_PORT = 9398
 
 ROLE_HINT = (
-    "the EM account needs one of the Enterprise Manager roles Portal Administrator, Portal User or "
-    "Restore Operator, and the query service needs more than Restore Operator; check the account's "
-    "role under Enterprise Manager > Configuration > Roles"
+    "the EM account's role does not allow this request; give it the Portal Administrator or Portal "
+    "User role (a Restore Operator may log on, but EM does not document that it may read every "
+    "session) under Enterprise Manager > Configuration > Roles"
 )
 TLS_HINT = (
     "the server certificate could not be verified; pass the PEM bundle of the CA that signed EM's "

@@ -32,7 +32,7 @@ def test_throttling_has_its_own_hint():
 
 def test_permission_hint_names_the_roles():
     text = str(error_for_status(403, "GET", "/api/query", "Access denied"))
-    for role in ("Portal Administrator", "Portal User", "Restore Operator"):
+    for role in ("Portal Administrator", "Portal User"):
         assert role in text
 
 
