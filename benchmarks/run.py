@@ -784,6 +784,7 @@ def run_main_set(args, bench):
     """Every selected scenario on the main data set; returns (by_name, floors, extras)."""
     now = datetime.now(timezone.utc)
     by_name, floors, extras = {}, {}, {}
+    extras["request_seconds"] = args.latency_ms / 1000.0  # the cost model's price of one request
     module_factories = {}  # S2-S4 command factories, for their echo lower bounds
     only = args.only
     if only & {"S1", "baselines"}:
