@@ -95,6 +95,36 @@ Environment variables
 """
 
 
+# Appended to the conf.py that sphinx-init writes: offline, and the site named after the collection
+# rather than the generic "Ansible Collections Documentation" of a multi-collection site.
+SITE_SETTINGS = '''
+# opsbox.veeam_em (tests/tools/docs.py): build offline, and name the site after the collection.
+intersphinx_mapping = {}
+project = 'opsbox.veeam_em'
+title = 'opsbox.veeam_em documentation'
+html_title = 'opsbox.veeam_em documentation'
+html_short_title = 'opsbox.veeam_em'
+'''
+
+
+def name_the_landing_page(index_path):
+    """Write the collection's name as it is spelt on the landing page's heading.
+
+    antsibull-docs title-cases the name there ("Opsbox.Veeam_Em"), which is not how anyone types it.
+    """
+    with open(index_path) as handle:
+        lines = handle.read().split('\n')
+    for number, line in enumerate(lines[:-1]):
+        underline = lines[number + 1]
+        if line.lower() == COLLECTION and underline and set(underline) == {'='}:
+            lines[number] = COLLECTION
+            break
+    else:
+        raise ci.CheckFailed('the landing page %s has no heading naming %s' % (index_path, COLLECTION))
+    with open(index_path, 'w') as handle:
+        handle.write('\n'.join(lines))
+
+
 def ensure_docs_venv():
     """The venv with antsibull-docs and Sphinx (pinned); cheap when it is up to date."""
     stamp_value = '%s %s' % (DOCS_PYTHON, ci.file_digest(DOCS_REQUIREMENTS))
@@ -141,7 +171,7 @@ def build_docs(tally):
         tally.failed += 1
         raise ci.CheckFailed('antsibull-docs sphinx-init failed')
     with open(os.path.join(DOCS_DIR, 'conf.py'), 'a') as handle:
-        handle.write('\n# opsbox.veeam_em: build offline (tests/tools/docs.py).\nintersphinx_mapping = {}\n')
+        handle.write(SITE_SETTINGS)
     rst = os.path.join(DOCS_DIR, 'rst')
     os.makedirs(rst, mode=0o755, exist_ok=True)
     os.chmod(rst, 0o755)
@@ -153,6 +183,7 @@ def build_docs(tally):
         raise ci.CheckFailed('antsibull-docs could not write the plugin pages')
     with open(os.path.join(rst, 'ansible_references.rst'), 'w') as handle:
         handle.write(ANSIBLE_REFERENCES)
+    name_the_landing_page(os.path.join(rst, 'index.rst'))
     returncode, dummy = ci.run([os.path.join(DOCS_VENV, 'bin', 'sphinx-build'), '-M', 'html', 'rst', 'build', '-c', '.',
                                 '-W', '--keep-going', '-q'], cwd=DOCS_DIR, env=env)
     index = os.path.join(DOCS_DIR, 'build', 'html', 'index.html')
