@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: compliance_evaluate
 short_description: Decide, per VM, whether its replicas meet their RPO
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - opsbox.veeam_em contributors (@opsbox)
 description:

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: compliance_report
 short_description: Render compliance verdicts as a self-contained HTML page, Markdown or JSON
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - opsbox.veeam_em contributors (@opsbox)
 description:

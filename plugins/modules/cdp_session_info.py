@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cdp_session_info
 short_description: Read CDP policy sessions from Veeam Backup Enterprise Manager
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - "Returns continuous data protection (CDP) policy sessions (EM type C(CdpReplicaSession)) selected by the options below."
   - "Backup servers start a new CDP policy session every 24 hours."

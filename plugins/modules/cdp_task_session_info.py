@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cdp_task_session_info
 short_description: Read CDP replication task sessions from Veeam Backup Enterprise Manager
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - "Returns CDP replication task sessions (EM type C(CdpReplicaTaskSession)), the per-VM part of a CDP policy session,"
   - "selected by the options below. A task lasts until a long-term restore point is created, then a new one starts."

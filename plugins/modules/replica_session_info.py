@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: replica_session_info
 short_description: Read replication job sessions from Veeam Backup Enterprise Manager
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - "Returns replication job sessions (EM type C(ReplicaJobSession)) selected by the options below."
   - "Enterprise Manager does the filtering, sorting and paging; only the matching sessions are transferred."

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: task_session_info
 short_description: Read backup and replication task sessions (one per VM) from Veeam Backup Enterprise Manager
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - "Returns task sessions, the per-VM part of a job session: replication task sessions (EM type C(ReplicaTaskSession)),"
   - "backup task sessions (C(BackupTaskSession)) or both, selected by the options below."
