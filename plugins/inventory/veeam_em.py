@@ -266,8 +266,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             client = EMClient(**client_kwargs(options))
             with client:
-                for source, part in read_sources(client, options["sources"], window, options["strategy"]):
-                    if isinstance(part, EMPermissionError) and not options["strict_permissions"]:
+                tolerated = () if options["strict_permissions"] else (EMPermissionError,)
+                for source, part in read_sources(client, options["sources"], window, options["strategy"],
+                                                 tolerated=tolerated):
+                    if tolerated and isinstance(part, tolerated):
                         payload["warnings"].append("%s: source %s left empty: %s" % (self.NAME, source, part))
                         part = {"sessions": [], "tasks": [], "queries": 0, "records": 0}
                     elif isinstance(part, Exception):

@@ -650,13 +650,18 @@ def read_source(client, source_name, window, strategy="fast"):
     }
 
 
-def read_sources(client, source_names, window, strategy="fast", read=read_source):
+def read_sources(client, source_names, window, strategy="fast", read=read_source, tolerated=()):
     """Read several sources side by side; ``[(name, part or the exception it raised)]`` in the given order.
 
     Each source's reads wait on the one before (sessions, then their tasks, then what is still
     unknown), so one source alone leaves most of the client's ``concurrency`` idle; the sources
     share it instead (the transport caps the requests in flight). An exception is returned, not
     raised, so that the caller decides per source (the inventory tolerates a refused source).
+
+    With ``concurrency`` 1 the sources are read one after the other, and the first exception
+    that is not one of ``tolerated`` ends the list: the run is failing, so nothing more is sent
+    (one request at a time in a fixed order is what a user asks for when the server is fragile,
+    and what the reliability suite's seeded faults rely on).
     """
     names = list(source_names)
 
@@ -666,8 +671,15 @@ def read_sources(client, source_names, window, strategy="fast", read=read_source
         except Exception as exc:  # pylint: disable=broad-except  # handed back to the caller, which raises it
             return exc
 
-    if len(names) < 2:
-        return [(name, guarded(name)) for name in names]
-    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+    concurrency = max(1, int(getattr(client, "concurrency", 1) or 1))
+    if len(names) < 2 or concurrency == 1:
+        parts = []
+        for name in names:
+            part = guarded(name)
+            parts.append((name, part))
+            if isinstance(part, Exception) and not isinstance(part, tuple(tolerated)):
+                break
+        return parts
+    with ThreadPoolExecutor(max_workers=min(len(names), concurrency)) as pool:
         futures = [(name, pool.submit(guarded, name)) for name in names]
         return [(name, future.result()) for name, future in futures]

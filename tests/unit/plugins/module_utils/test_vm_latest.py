@@ -343,10 +343,40 @@ def test_read_sources_reads_side_by_side_in_order_and_hands_back_errors():
             raise ValueError("denied")
         return {"name": name, "strategy": strategy}
 
-    result = read.read_sources(object(), ["replica", "cdp"], None, "full_scan", read=fake_read)
+    client = type("Client", (), {"concurrency": 4})()
+    result = read.read_sources(client, ["replica", "cdp"], None, "full_scan", read=fake_read)
     assert [name for name, dummy in result] == ["replica", "cdp"]
     assert result[0][1] == {"name": "replica", "strategy": "full_scan"}
     assert isinstance(result[1][1], Exception) and str(result[1][1]) == "denied"
+
+
+def test_read_sources_one_after_the_other_at_concurrency_one():
+    caller = threading.current_thread()
+    order = []
+
+    def fake_read(client, name, window, strategy):
+        order.append((name, threading.current_thread() is caller))
+        return name
+
+    client = type("Client", (), {"concurrency": 1})()
+    result = read.read_sources(client, ["replica", "cdp", "backup"], None, read=fake_read)
+    assert result == [("replica", "replica"), ("cdp", "cdp"), ("backup", "backup")]
+    assert order == [("replica", True), ("cdp", True), ("backup", True)]
+
+
+def test_read_sources_at_concurrency_one_stop_at_the_first_failure_not_tolerated():
+    asked = []
+
+    def fake_read(client, name, window, strategy):
+        asked.append(name)
+        if name in ("replica", "cdp"):
+            raise (PermissionError if name == "replica" else ValueError)(name)
+        return name
+
+    client = type("Client", (), {"concurrency": 1})()
+    result = read.read_sources(client, ["replica", "cdp", "backup"], None, read=fake_read, tolerated=(PermissionError,))
+    assert asked == ["replica", "cdp"]
+    assert [(name, type(part)) for name, part in result] == [("replica", PermissionError), ("cdp", ValueError)]
 
 
 def test_read_sources_of_one_source_needs_no_thread():
