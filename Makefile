@@ -15,6 +15,7 @@
 #   make bench        the issue-7 benchmark on fleet (25-30 min), writes benchmarks/RESULTS.md + scaling.png (BENCH_ARGS=...)
 #   make lint         ansible-lint, production profile
 #   make docs         the docs site from the plugins' own docs (antsibull-docs + Sphinx, offline) into .cache/docs/build/html
+#   make docs-screenshot  make docs, then docs/images/docs_site.png of its landing page in headless Chromium
 #   make build        build the artifact, install it, ansible-doc every plugin
 #   make release-check  build, then galaxy-importer, a fresh install from the tarball, ansible-builder (RELEASE=1: the release itself)
 #   make simulator    run the EM simulator in the foreground (ARGS="--dataset fleet ...")
@@ -26,7 +27,7 @@ ARGS ?= --dataset demo
 BENCH_ARGS ?=
 CI := $(PYTHON) tests/tools/ci.py
 
-.PHONY: demo test sanity units integration simulator-tests report-browser bench-smoke reliability reliability-subset bench lint docs build release-check simulator venv clean
+.PHONY: demo test sanity units integration simulator-tests report-browser bench-smoke reliability reliability-subset bench lint docs docs-screenshot build release-check simulator venv clean
 
 demo:
 	$(CI) demo
@@ -70,6 +71,11 @@ build:
 
 docs:
 	$(CI) docs
+
+# The README shows this picture; rerun after changing the landing page or the guides' titles.
+docs-screenshot: docs
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1000 \
+		--screenshot=docs/images/docs_site.png file://$(CURDIR)/.cache/docs/build/html/index.html
 
 release-check:
 	$(CI) release-check $(if $(RELEASE),--release)
