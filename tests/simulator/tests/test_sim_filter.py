@@ -167,6 +167,54 @@ def test_property_random_filters_agree(tiny_store):
         assert sorted(_sql_uids(tiny_store, "ReplicaTaskSession", text)) == sorted(_eval_uids(tiny_store, "ReplicaTaskSession", text)), text
 
 
+def _quote(value):
+    return '"%s"' % value.replace('"', '""')
+
+
+def test_long_value_lists_compile_to_in_and_agree(tiny_store):
+    """Long chains of one field (``!=`` under AND, ``==`` under OR) become one (NOT) IN and still match the evaluator."""
+    tspec = model.get_type("ReplicaTaskSession")
+    records = list(tiny_store.iter_records(tspec))
+    names = sorted(set(r["VmDisplayName"] for r in records))
+    sessions = sorted(set(r["JobSessionUid"] for r in records))
+    assert len(names) > filterlang.VALUE_LIST_MIN and len(sessions) > filterlang.VALUE_LIST_MIN
+    # Case differs from the data on purpose: NOCASE must hold inside the list too.
+    excluded = [n.swapcase() for n in names[:-3]]
+    cases = {
+        ";".join("VmDisplayName!=%s" % _quote(n) for n in excluded): "NOT IN",
+        ",".join("VmDisplayName==%s" % _quote(n) for n in excluded[:12]): " IN (",
+        "Result==Success;(%s)" % ",".join("JobSessionUid==%s" % _quote(u) for u in sessions[:10]): " IN (",
+        ",".join("Result==%s" % r for r in ["Failed", "Warning"] * 5): " IN (",
+    }
+    for text, fragment in cases.items():
+        sql, _params = filterlang.to_sql(filterlang.parse_bound(text, tspec), tiny_store.now_ms, tiny_store._resolve_fk)
+        assert fragment in sql and sql.count(" OR ") + sql.count(" AND ") < 3, (text, sql)
+        got = sorted(_sql_uids(tiny_store, "ReplicaTaskSession", text))
+        assert got and got == sorted(_eval_uids(tiny_store, "ReplicaTaskSession", text)), text
+    # Short chains keep their plain comparisons.
+    sql, _params = filterlang.to_sql(filterlang.parse_bound('VmDisplayName!="a";VmDisplayName!="b"', tspec), 0)
+    assert "IN" not in sql
+
+
+def test_pages_of_one_query_are_its_whole_answer(tiny_store, monkeypatch):
+    """Pages come from one ordered id list per query (cached); walking them gives the unpaged answer, in order."""
+    tspec = model.get_type("ReplicaTaskSession")
+    sort = tspec.field("CreationTime")
+    bound = filterlang.parse_bound("Result!=Success", tspec)
+    total, whole = tiny_store.query(tspec, bound, sort, True)
+    assert total > 8
+    for budget in (store.IDS_CACHE_BUDGET, 1):  # 1: every answer is dropped as soon as another one is cached
+        monkeypatch.setattr(store, "IDS_CACHE_BUDGET", budget)
+        walked = []
+        for page in range(0, total, 3):
+            page_total, recs = tiny_store.query(tspec, bound, sort, True, limit=3, offset=page)
+            tiny_store.query(tspec, None, limit=1)  # another query between the pages
+            assert page_total == total
+            walked.extend(recs)
+        assert [r["UID"] for r in walked] == [r["UID"] for r in whole]
+    assert tiny_store.query(tspec, bound, sort, True, limit=3, offset=total)[1] == []
+
+
 # -- over HTTP -----------------------------------------------------------------------------------------------------
 def _query(client, **params):
     return client.get("/api/query", params=params)
