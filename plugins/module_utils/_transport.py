@@ -162,24 +162,37 @@ def describe_tls(exc):
     return "the TLS handshake failed"
 
 
-class _UncheckedHTTPSConnection(HTTPSConnection):
-    """A connection made with ``validate_certs=false``, which urllib3 must not warn about.
+def requests_verify(validate_certs=True, ca_path=None):
+    """The ``verify`` argument for requests: certificates are checked unless the user opted out.
 
-    urllib3 warns when ``is_verified`` is false after connecting.  Here the user switched the
-    check off on purpose (the option documents the risk), so this class reports the choice as
-    settled instead of silencing the warning for the whole process.  The attribute feeds only
-    that warning; verification itself is governed by ``verify=False``.
+    ``True`` (the default: the system bundle, or ``REQUESTS_CA_BUNDLE``) or the ``ca_path``
+    bundle; ``False`` only for an explicit ``validate_certs=false``, whatever ``ca_path`` says.
+    """
+    if validate_certs is False:
+        return False
+    return ca_path or True
+
+
+class _OptedOutHTTPSConnection(HTTPSConnection):
+    """Used only after the user set ``validate_certs=false``: keeps urllib3 from warning per request.
+
+    This class does not switch verification off and is never used while checks are on (see
+    ``_Adapter``): requests was already told ``verify=False`` by ``requests_verify``.  urllib3
+    warns when ``is_verified`` is false after connecting; here the user chose that on purpose
+    (the option documents the risk), so the choice is reported as settled for these
+    connections instead of silencing the warning for the whole process.
     """
 
     is_verified = property(lambda self: True, lambda self, value: None)
 
 
-class _UncheckedHTTPSConnectionPool(HTTPSConnectionPool):
-    ConnectionCls = _UncheckedHTTPSConnection
+class _OptedOutHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _OptedOutHTTPSConnection
 
 
 class _Adapter(HTTPAdapter):
-    """The requests adapter; with *quiet_unverified*, its HTTPS pools use the connection class above."""
+    """The requests adapter; only with *quiet_unverified* (``validate_certs=false``) do its HTTPS pools use
+    the opted-out connection class above; otherwise it is requests' own adapter, unchanged."""
 
     def __init__(self, quiet_unverified=False, **kwargs):
         self._quiet_unverified = quiet_unverified
@@ -188,7 +201,7 @@ class _Adapter(HTTPAdapter):
     def _quiet(self, manager):
         # Only the plain pool classes are swapped; a SOCKS proxy manager keeps its own.
         if self._quiet_unverified and manager.pool_classes_by_scheme.get("https") is HTTPSConnectionPool:
-            manager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": _UncheckedHTTPSConnectionPool}
+            manager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": _OptedOutHTTPSConnectionPool}
         return manager
 
     def init_poolmanager(self, *args, **kwargs):
@@ -235,12 +248,8 @@ class Transport:
         self.accept = MEDIA_TYPES[wire_format]
         self.max_response_bytes = max_response_bytes
         self.retry_policy = retry_policy or RetryPolicy()
-        if not validate_certs:
-            self.verify = False
-        elif ca_path:
-            self.verify = ca_path
-        else:
-            self.verify = True
+        # Checked by default; False only when the user set validate_certs=false.
+        self.verify = requests_verify(validate_certs, ca_path)
         self.session = requests.Session()
         self.session.auth = _no_auth
         # The token travels in the X-RestSvcSessionId header only.  EM also sets it as a cookie and prefers

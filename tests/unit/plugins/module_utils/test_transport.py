@@ -211,6 +211,22 @@ def test_em_paths_pass(path):
     assert _transport.check_path(path) == path
 
 
+@pytest.mark.parametrize("validate_certs,ca_path,verify", [
+    (True, None, True), (True, "/etc/em-ca.pem", "/etc/em-ca.pem"), (None, None, True), ("no", None, True),
+    (False, None, False), (False, "/etc/em-ca.pem", False)])
+def test_certificates_are_checked_unless_validate_certs_is_false(validate_certs, ca_path, verify):
+    """Only an explicit False turns checks off; anything else, even an odd value, keeps them on."""
+    assert _transport.requests_verify(validate_certs, ca_path) == verify
+
+
+def test_a_default_transport_checks_certificates_with_urllib3s_own_connection():
+    transport = _transport.Transport("https://em:9398/api/")
+    pool = transport.session.get_adapter("https://em:9398/").poolmanager.connection_from_url("https://em:9398/")
+    assert transport.verify is True
+    assert pool.ConnectionCls is _transport.HTTPSConnection
+    transport.close()
+
+
 def test_validate_certs_false_leaves_the_process_warning_filters_alone():
     before = list(warnings.filters)
     quiet = _transport.Transport("https://em:9398/api/", validate_certs=False)
@@ -218,8 +234,8 @@ def test_validate_certs_false_leaves_the_process_warning_filters_alone():
     assert warnings.filters == before
     quiet_pool = quiet.session.get_adapter("https://em:9398/").poolmanager.connection_from_url("https://em:9398/")
     checked_pool = checked.session.get_adapter("https://em:9398/").poolmanager.connection_from_url("https://em:9398/")
-    assert quiet_pool.ConnectionCls.__name__ == "_UncheckedHTTPSConnection"
-    assert checked_pool.ConnectionCls.__name__ != "_UncheckedHTTPSConnection"
+    assert quiet_pool.ConnectionCls.__name__ == "_OptedOutHTTPSConnection"
+    assert checked_pool.ConnectionCls.__name__ != "_OptedOutHTTPSConnection"
     connection = quiet_pool.ConnectionCls("em", 9398)
     connection.is_verified = False  # what urllib3 sets after an unchecked handshake
     assert connection.is_verified is True  # so urllib3 does not warn for this connection
