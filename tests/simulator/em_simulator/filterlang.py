@@ -260,22 +260,27 @@ def to_sql(node, now_ms, resolve=None):
 VALUE_LIST_MIN = 8
 
 
+def _long_runs(children, op, kinds):
+    """Split *children* into ([the rest], [runs]): a run is the VALUE_LIST_MIN or more ``op`` comparisons of
+    one field whose kind is in *kinds*, in the order they came."""
+    runs = {}
+    for child in children:
+        if child[0] == "cmp" and child[2] == op and child[1].kind in kinds:
+            runs.setdefault(id(child[1]), []).append(child)
+    long_runs = [members for members in runs.values() if len(members) >= VALUE_LIST_MIN]
+    grouped = set(id(child) for members in long_runs for child in members)
+    return [child for child in children if id(child) not in grouped], long_runs
+
+
 def _value_lists(node):
     """Split the children of an and/or node into ([other children], [(spec, op, [values])]).
 
     Under AND the ``!=`` comparisons of one plain column, and under OR its ``==`` comparisons, are the same
-    test as one ``NOT IN`` / ``IN`` list; they are grouped when there are at least VALUE_LIST_MIN of them.
+    test as one ``NOT IN`` / ``IN`` list.
     """
     wanted = "!=" if node[0] == "and" else "=="
-    groups = {}
-    for child in node[1]:
-        if child[0] == "cmp" and child[2] == wanted and child[1].kind in ("str", "int", "uid", "enum"):
-            groups.setdefault(id(child[1]), []).append(child)
-    grouped = set(id(child) for members in groups.values() if len(members) >= VALUE_LIST_MIN for child in members)
-    others = [child for child in node[1] if id(child) not in grouped]
-    lists = [(members[0][1], wanted, [child[3] for child in members])
-             for members in groups.values() if len(members) >= VALUE_LIST_MIN]
-    return others, lists
+    others, runs = _long_runs(node[1], wanted, ("str", "int", "uid", "enum"))
+    return others, [(members[0][1], wanted, [child[3] for child in members]) for members in runs]
 
 
 def _fk_lists(children, resolve):
@@ -284,19 +289,14 @@ def _fk_lists(children, resolve):
     The inventory asks for the tasks of dozens of job sessions as ``JobSessionUid==...`` terms; one id list
     lets SQLite use the (session) index once instead of OR-ing dozens of lists.
     """
-    groups = {}
-    for child in children:
-        if child[0] == "cmp" and child[2] == "==" and child[1].kind == "fk":
-            groups.setdefault(id(child[1]), []).append(child)
-    grouped = [members for members in groups.values() if len(members) >= VALUE_LIST_MIN]
-    done = set(id(child) for members in grouped for child in members)
+    others, runs = _long_runs(children, "==", ("fk",))
     sql = []
-    for members in grouped:
+    for members in runs:
         ids = set()
         for child in members:
             ids.update(resolve(child[1], "=", child[3]))
         sql.append("(%s IN (%s))" % (members[0][1].column, ",".join(str(int(i)) for i in sorted(ids))))
-    return [child for child in children if id(child) not in done], sql
+    return others, sql
 
 
 def _compare(left, op, right):
