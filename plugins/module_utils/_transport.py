@@ -177,7 +177,7 @@ class _OptedOutHTTPSConnection(HTTPSConnection):
     """Used only after the user set ``validate_certs=false``: keeps urllib3 from warning per request.
 
     This class does not switch verification off and is never used while checks are on (see
-    ``_Adapter``): requests was already told ``verify=False`` by ``requests_verify``.  urllib3
+    ``_Adapter``): by then ``requests_verify`` has already told requests not to check.  urllib3
     warns when ``is_verified`` is false after connecting; here the user chose that on purpose
     (the option documents the risk), so the choice is reported as settled for these
     connections instead of silencing the warning for the whole process.
@@ -248,7 +248,7 @@ class Transport:
         self.accept = MEDIA_TYPES[wire_format]
         self.max_response_bytes = max_response_bytes
         self.retry_policy = retry_policy or RetryPolicy()
-        # Checked by default; False only when the user set validate_certs=false.
+        # Certificates are checked unless the user set validate_certs=false (see requests_verify).
         self.verify = requests_verify(validate_certs, ca_path)
         self.session = requests.Session()
         self.session.auth = _no_auth
