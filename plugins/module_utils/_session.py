@@ -26,7 +26,10 @@ from ansible_collections.opsbox.veeam_em.plugins.module_utils._errors import (
 LOGON_PATH = "sessionMngr/?v=latest"
 TOKEN_HEADER = "X-RestSvcSessionId"
 VBR_PORT = 9419
-_MAX_AUTH_ROUNDS = 4
+# Fresh tokens one request may try while each earlier one served other requests before it expired.
+# With many pages in flight over a short-lived session a request can lose several rounds in a
+# row (seen with 8 pages in flight and 5 requests per token: four rounds were not enough).
+_MAX_AUTH_ROUNDS = 16
 _WAIT_FOR_PEERS = 600
 
 
@@ -261,7 +264,8 @@ class EMSession:
         no request at all (EM refuses fresh sessions; logging on again would
         loop).  When the new token did serve requests and then expired while this
         request waited -- several pages in flight over a short-lived session -- that
-        is a new expiry and allows another round, at most ``_MAX_AUTH_ROUNDS``.
+        is a new expiry and allows another round, at most ``_MAX_AUTH_ROUNDS``;
+        running out of rounds has its own message, as its cause is another one.
         """
         for attempt in range(1, _MAX_AUTH_ROUNDS + 1):
             with self._lock:
@@ -279,12 +283,19 @@ class EMSession:
                     self._raise_for(response)
                 return response
             if attempt > 1 and not token_worked:
-                break
+                raise EMAuthenticationError("Enterprise Manager refused the session again right after a new logon",
+                                            response.method, response.path, response.status,
+                                            _codec.error_message(response.body, response.content_type),
+                                            hint="the account may have lost its EM role, or EM ends sessions at once")
+            if attempt == _MAX_AUTH_ROUNDS:
+                break  # no logon that this request would not use
             self._relogon(generation)
-        raise EMAuthenticationError("Enterprise Manager refused the session again right after a new logon",
-                                    response.method, response.path, response.status,
-                                    _codec.error_message(response.body, response.content_type),
-                                    hint="the account may have lost its EM role, or EM ends sessions at once")
+        raise EMAuthenticationError(
+            "Enterprise Manager ended %d new sessions in a row before this request was answered; each served other "
+            "requests and expired first" % (_MAX_AUTH_ROUNDS - 1), response.method, response.path, response.status,
+            _codec.error_message(response.body, response.content_type),
+            hint="EM ends sessions after very few requests or very quickly; lower concurrency, or check EM's "
+                 "session timeout and session limits")
 
     def _finish(self, generation, response, wait):
         """Account for one finished request; tell whether the token of *generation* ever worked.
