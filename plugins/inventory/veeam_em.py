@@ -38,14 +38,15 @@ description:
     or job named like a Jinja2 template is never rendered.
   - B(Strategies.) O(strategy=full_scan) reads every task session of the window; its cost grows with VMs x runs
     per day x days. O(strategy=fast) reads the job (CDP policy) sessions that overlap the window (for jobs, those
-    of the last two days, and older ones only of jobs without a full run in those two days), then the task
-    sessions of each job's newest runs down to its newest full run (not a retry, finished, not stopped part-way),
+    of the last six hours, then of the last two days, then older ones, each only of jobs without a full run in the
+    newer ones), then the task sessions of each job's newest runs down to its newest full run (not a retry,
+    finished, not stopped part-way),
     then, for each job with older runs in the window, the task sessions of VMs not seen in those recent runs
     (VMs removed from the job or skipped by a stopped run), then, for VMs whose newest completed or successful
     task session is still unknown, their older completed task sessions, newest first and only until each has
     been found. Its cost grows with VMs x (runs since the last full run); on a simulated installation of 1000
     VMs, 60 replica jobs running six times a day, 500 CDP VMs and a 7 day window it read 10% of the records and
-    made 24% of the requests of V(full_scan).
+    made 19% of the requests of V(full_scan).
   - Both strategies give the same hosts, groups and variables; the tests check both against Enterprise Manager's
     data (retries, VMs in two jobs, runs stopped part-way, running sessions, VMs removed from a job, the same VM
     name on two backup servers). V(fast) differs in one corner only - a job or CDP policy session that starts

@@ -16,8 +16,9 @@ session of the window.
 with far fewer records:
 
 1. the job (CDP: policy) sessions that overlap the window (ended in it or still running): for
-   replication and backup jobs, those of the last :data:`RECENT_SPAN` first, then the older
-   ones only of the jobs without a full run (see 2) in that span;
+   replication and backup jobs, those of the last six hours first, then those of the last
+   two days (:data:`RECENT_SPANS`) and then the older ones, each part only of the jobs
+   without a full run (see 2) in the newer parts;
 2. per job, its sessions from the newest one down to the newest *full run* (not a retry,
    finished, and either Success/Warning or without a failure message, i.e. not stopped
    part-way), and the task sessions of exactly those sessions;
@@ -51,9 +52,12 @@ from ansible_collections.opsbox.veeam_em.plugins.module_utils._query import buil
 MAX_FILTER_LENGTH = 12000
 
 STRATEGIES = ("fast", "full_scan")
-# Step 1 of the fast strategy reads this recent span of job sessions first; a job with a full run in
-# it needs nothing older (jobs run at least daily as a rule, so this is most jobs).
-RECENT_SPAN = timedelta(days=2)
+# Step 1 of the fast strategy reads the job sessions of these recent spans first, the shortest first;
+# a job with a full run in a span needs nothing older. Six hours hold a full run of most jobs that
+# run several times a day (replication, as a rule), two days one of the daily jobs; each older part
+# is read only for the jobs without a full run in the newer ones. Reading two days whole read 1,226
+# replication sessions in the benchmark's fleet where 268 were needed.
+RECENT_SPANS = (timedelta(hours=6), timedelta(days=2))
 
 
 class Source:
@@ -548,22 +552,40 @@ def read_full_scan(reader):
     return sessions, reader.all_tasks()
 
 
+def session_parts(window):
+    """``[(newer, older), ...]``: the CreationTime bounds of step 1's parts, newest first (None: open).
+
+    One open part when the window is no longer than the shortest recent span.
+    """
+    splits = [window.until - span for span in RECENT_SPANS if window.until - span > window.since]
+    return list(zip([None] + splits, splits + [None]))
+
+
 def read_sessions(reader):
     """Step 1: ``(sessions, jobs whose older sessions were not read)``.
 
-    Only jobs (not CDP policies, whose older sessions step 3 names one by one) and only
-    windows longer than the recent span are read in two parts.
+    Only jobs (not CDP policies, whose older sessions step 3 names one by one) are read in
+    parts: each part (see :func:`session_parts`) leaves out the jobs with a full run in the
+    newer ones.
     """
     source, window = reader.source, reader.window
-    split = window.until - RECENT_SPAN
-    if not source.task_job_field or split <= window.since:
+    parts = session_parts(window)
+    if not source.task_job_field or len(parts) == 1:
         return reader.sessions(), set()
-    recent = reader.sessions(extra=[("CreationTime", ">=", split)])
-    complete = complete_jobs(recent, source)
-    older = reader.sessions(extra=[("CreationTime", "<", split)],
-                            raw_filter=older_sessions_filter(source, window, complete))
-    # without an exclusion (too many jobs for one URL) the older read holds those jobs too
-    return recent + [session for session in older if session.get(source.job_key) not in complete], complete
+    sessions, complete = [], set()
+    for number, (newer, older) in enumerate(parts):
+        if number:
+            complete = complete_jobs(sessions, source)
+        extra = []
+        if newer is not None:
+            extra.append(("CreationTime", "<", newer))
+        if older is not None:
+            extra.append(("CreationTime", ">=", older))
+        part = reader.sessions(extra=extra,
+                               raw_filter=older_sessions_filter(source, window, complete) if complete else None)
+        # without an exclusion (too many jobs for one URL) the part holds the complete jobs too
+        sessions.extend(session for session in part if session.get(source.job_key) not in complete)
+    return sessions, complete
 
 
 def read_fast(reader):

@@ -209,13 +209,16 @@ def test_every_bad_option_is_refused_without_a_server(module_name, values, messa
         _info.validate_options(params(**values), module_name, NOW)
 
 
-def test_latest_splits_the_read_only_when_the_window_spans_the_split():
-    split = NOW - _info.LATEST_RECENT_SPAN
-    assert _info.latest_split([], NOW) == split
-    assert _info.latest_split([("CreationTime", ">=", NOW - datetime.timedelta(days=30))], NOW) == split
-    assert _info.latest_split([("CreationTime", ">=", NOW - datetime.timedelta(hours=36))], NOW) is None
-    assert _info.latest_split([("CreationTime", "<=", NOW - datetime.timedelta(days=3))], NOW) is None
-    assert _info.latest_split([("CreationTime", "<=", NOW - datetime.timedelta(hours=1))], NOW) == split
+def test_latest_splits_the_read_only_where_the_window_spans_a_split():
+    six_hours, two_days = (NOW - span for span in _info.LATEST_RECENT_SPANS)
+    assert six_hours > two_days
+    assert _info.latest_splits([], NOW) == [six_hours, two_days]
+    assert _info.latest_splits([("CreationTime", ">=", NOW - datetime.timedelta(days=30))], NOW) == [six_hours, two_days]
+    assert _info.latest_splits([("CreationTime", ">=", NOW - datetime.timedelta(hours=36))], NOW) == [six_hours]
+    assert _info.latest_splits([("CreationTime", ">=", NOW - datetime.timedelta(hours=3))], NOW) == []
+    assert _info.latest_splits([("CreationTime", "<=", NOW - datetime.timedelta(days=3))], NOW) == []
+    assert _info.latest_splits([("CreationTime", "<=", NOW - datetime.timedelta(hours=12))], NOW) == [two_days]
+    assert _info.latest_splits([("CreationTime", "<=", NOW - datetime.timedelta(hours=1))], NOW) == [six_hours, two_days]
 
 
 def test_older_exclusion_names_the_jobs_seen_per_server():
@@ -250,22 +253,30 @@ class WindowClient(RecordingClient):
 
 
 @pytest.mark.parametrize("sort", ["newest_first", "oldest_first"])
-def test_latest_reads_the_recent_span_then_only_the_jobs_absent_from_it(sort):
+def test_latest_reads_the_recent_spans_then_only_the_jobs_absent_from_them(sort):
     server = "urn:veeam:BackupServer:a"
     sessions = [fact("new1", "2026-11-22T10", job_uid="j1", backup_server_uid=server),
+                fact("mid1", "2026-11-21T10", job_uid="j1", backup_server_uid=server),
+                fact("mid3", "2026-11-21T09", job_uid="j3", backup_server_uid=server),
                 fact("old1", "2026-11-10T10", job_uid="j1", backup_server_uid=server),
+                fact("old3", "2026-11-15T10", job_uid="j3", backup_server_uid=server),
                 fact("old2", "2026-11-12T10", job_uid="j2", backup_server_uid=server),
                 fact("older2", "2026-11-11T10", job_uid="j2", backup_server_uid=server)]
     client = WindowClient({"ReplicaJobSession": sessions})
     result = _info.collect(client, params(latest=True, sort=sort, filter='Result=="Success"'), "replica_session_info", NOW)
     uids = [item["uid"] for item in result["replica_sessions"]]
-    assert uids == (["new1", "old2"] if sort == "newest_first" else ["old2", "new1"])
-    recent, older = client.calls
-    assert recent[1][-1][:2] == ("CreationTime", ">=") and recent[2] == 'Result=="Success"'
-    assert older[1][-1][:2] == ("CreationTime", "<")
-    assert older[2] == ('(Result=="Success");((BackupServerUid=="%s";JobUid!="j1"),(BackupServerUid!="%s"))'
-                        % (server, server))
-    assert recent[3] == older[3] == "-CreationTime"
+    assert uids == (["new1", "mid3", "old2"] if sort == "newest_first" else ["old2", "mid3", "new1"])
+    newest, middle, oldest = client.calls
+    six_hours, two_days = (NOW - span for span in _info.LATEST_RECENT_SPANS)
+    assert newest[1][-1] == ("CreationTime", ">=", six_hours) and newest[2] == 'Result=="Success"'
+    assert middle[1][-2:] == [("CreationTime", "<", six_hours), ("CreationTime", ">=", two_days)]
+    assert middle[2] == ('(Result=="Success");((BackupServerUid=="%s";JobUid!="j1"),(BackupServerUid!="%s"))'
+                         % (server, server))
+    assert oldest[1][-1] == ("CreationTime", "<", two_days)
+    # the jobs seen in either newer part are left out of the oldest one
+    assert oldest[2] == ('(Result=="Success");((BackupServerUid=="%s";(JobUid!="j1";JobUid!="j3")),'
+                         '(BackupServerUid!="%s"))' % (server, server))
+    assert newest[3] == middle[3] == oldest[3] == "-CreationTime"
 
 
 @pytest.mark.parametrize("module_name, values, refused", [

@@ -163,19 +163,55 @@ def test_fast_strategy_reads_only_the_newest_runs_when_nothing_else_is_unknown()
     sessions = [session("a1", "A", 6), session("a0", "A", 5)]
     tasks = [task("t1", "web", "a1", 6), task("t0", "web", "a0", 5)]
     client = FakeClient(sessions, tasks)
-    part = read_source(client, "replica", Window(UNTIL - timedelta(days=1), UNTIL), "fast")
+    part = read_source(client, "replica", Window(UNTIL - timedelta(hours=5), UNTIL), "fast")
     assert [item["uid"] for item in part["tasks"]] == ["t1"]
     assert part["sessions"] == [sessions[0]]
     assert part["queries"] == len(client.calls) == 3  # sessions, newest runs, the (empty) fallback for older runs
-    # a window longer than the recent span: the recent sessions, then the older ones of jobs without a
-    # full run in them (none here: job A is excluded by UID)
-    client = FakeClient(sessions, tasks)
-    part = read_source(client, "replica", Window(SINCE, UNTIL), "fast")
-    assert [item["uid"] for item in part["tasks"]] == ["t1"]
-    assert part["sessions"] == [sessions[0]]
-    assert part["queries"] == len(client.calls) == 4
-    assert client.calls[1][1].endswith(';JobUid!="A"')
+    # a window longer than the recent spans: the sessions of the last six hours, then of the last two days,
+    # then the older ones, each only of jobs without a full run in the newer parts (job A is excluded by UID)
+    for days, parts in ((1, 2), (7, 3)):
+        client = FakeClient(sessions, tasks)
+        part = read_source(client, "replica", Window(UNTIL - timedelta(days=days), UNTIL), "fast")
+        assert [item["uid"] for item in part["tasks"]] == ["t1"]
+        assert part["sessions"] == [sessions[0]]
+        assert part["queries"] == len(client.calls) == parts + 2
+        assert "JobUid" not in client.calls[0][1]
+        assert all(call[1].endswith(';JobUid!="A"') for call in client.calls[1:parts])
     assert read.MAX_FILTER_LENGTH < 16384
+
+
+def test_session_parts_split_the_window_at_the_recent_spans():
+    six_hours, two_days = UNTIL - timedelta(hours=6), UNTIL - timedelta(days=2)
+    assert read.session_parts(Window(UNTIL - timedelta(hours=6), UNTIL)) == [(None, None)]
+    assert read.session_parts(Window(UNTIL - timedelta(days=2), UNTIL)) == [(None, six_hours), (six_hours, None)]
+    assert read.session_parts(Window(SINCE, UNTIL)) == [(None, six_hours), (six_hours, two_days), (two_days, None)]
+
+
+class PartsClient(FakeClient):
+    """Applies the CreationTime bounds of step 1's parts to the job sessions."""
+
+    def query(self, resource, predicates, raw_filter=None, sort=None, concurrency=None):
+        self.calls.append((resource, raw_filter))
+        rows = list(self.sessions if resource.endswith("JobSession") else [])
+        for field, op, value in predicates:
+            if field == "CreationTime" and op in ("<", ">="):
+                bound = value.strftime("%Y-%m-%dT%H:%M:%S")
+                rows = [row for row in rows if (row["creation_time"] < bound) == (op == "<")]
+        return iter(rows)
+
+
+def test_step_one_reads_each_older_part_only_for_the_jobs_without_a_full_run_yet():
+    stopped = dict(result="Failed", failure="Stopped by user")
+    sessions = [session("a1", "A", 10), session("b2", "B", 8, **stopped), session("b1", "B", 3),
+                session("a0", "A", 2), dict(session("c1", "C", 1), creation_time="2026-11-15T01:00:00.000000Z"),
+                dict(session("b0", "B", 1), creation_time="2026-11-14T01:00:00.000000Z")]
+    client = PartsClient(sessions, [])
+    found, unread = read.read_sessions(Reader(client, REPLICA, Window(SINCE, UNTIL)))
+    # A has its full run in the last six hours, B in the last two days, C only before
+    assert [item["uid"] for item in found] == ["a1", "b2", "b1", "c1"]
+    assert unread == {"A", "B"}
+    assert [call[1].count("JobUid!=") for call in client.calls] == [0, 1, 2]
+    assert client.calls[1][1].endswith(';JobUid!="A"') and client.calls[2][1].endswith(';(JobUid!="A";JobUid!="B")')
 
 
 def history_groups(*names):
