@@ -21,7 +21,8 @@ with far fewer records:
    without a full run (see 2) in the newer parts;
 2. per job, its sessions from the newest one down to the newest *full run* (not a retry,
    finished, and either Success/Warning or without a failure message, i.e. not stopped
-   part-way), and the task sessions of exactly those sessions;
+   part-way), and the task sessions of exactly those sessions (of the oldest of them, only
+   those of the VMs the newer ones did not settle, see :func:`oldest_run_groups`);
 3. per job that has older sessions in the window, one query for the task sessions of
    the job whose VM is NOT among the VMs already seen in that job (VMs removed from the
    job, or missing from its recent runs), so nothing of the window is lost;
@@ -238,6 +239,39 @@ def session_groups(source, sessions):
     return [[(source.parent_field, "==", session["uid"])] for session in sessions]
 
 
+def settled_names(tasks, after):
+    """Names of the VMs in *tasks* with a completed and a successful task session created after *after*."""
+    completed, succeeded = set(), set()
+    for task in tasks:
+        if is_running(task) or (task.get("creation_time") or "") <= after:
+            continue
+        completed.add(task.get("vm_name"))
+        if task.get("result") == "Success":
+            succeeded.add(task.get("vm_name"))
+    return completed & succeeded - set([None])
+
+
+def oldest_run_groups(source, sessions, newer_tasks, sessions_by_uid, budget=None):
+    """AND-groups for the task sessions of each of *sessions* (one per job) but of the VMs already settled.
+
+    *newer_tasks* are the task sessions of the job's newer sessions. A VM whose newest completed
+    and newest successful task sessions were created after the session ended is settled: none of
+    the session's task sessions can be its newest, newest completed or newest successful one.
+    A session without an end, or whose exclusion does not fit in a request, is read whole.
+    """
+    by_job = {}
+    for task in newer_tasks:
+        by_job.setdefault(_job_of(source, task, sessions_by_uid), []).append(task)
+    groups = []
+    for session in sessions:
+        base = [(source.parent_field, "==", session["uid"])]
+        end = session.get("end_time")
+        names = settled_names(by_job.get(session.get(source.job_key), ()), end) if end else ()
+        split = split_exclusion(source.task_type, base, names, budget or MAX_FILTER_LENGTH)
+        groups.extend(split if split is not None else [base])
+    return groups
+
+
 def name_order(name):
     """Sort key close to EM's (SQL Server's) case-insensitive order of names; only efficiency depends on it."""
     return (name.casefold(), name)
@@ -374,13 +408,30 @@ def plan_history(source, tasks, plan, known, sessions_by_uid):
                 bounds[key] = entry["cutoff"]
     groups = {}
     for key, entry in summarize(tasks).items():
-        if entry["completed"] is not None and entry["success"] is not None:
-            continue
         bound = bounds.get(key)
-        if bound is None:
+        if bound is None or not still_lacking(entry, bound):
             continue
         groups.setdefault(key[0], []).append([("VmDisplayName", "==", key[1]), ("CreationTime", "<", bound)])
     return dict((server, sorted(items, key=lambda group: str(group[0][2]))) for server, items in groups.items())
+
+
+def still_lacking(entry, bound):
+    """Which of ``completed`` / ``success`` of a :func:`summarize` entry may still be older than the one known.
+
+    Everything of the VM created at or after *bound* has been read, so a task known from there
+    on is final. One known from before it (read by step 3 in a job the VM left) is not: a newer
+    one may lie between it and the bound, in a job the VM is still in.
+    """
+    entry = entry or {"completed": None, "success": None}
+    return set(name for name in ("completed", "success")
+               if entry[name] is None or (entry[name].get("creation_time") or "") < bound)
+
+
+def _group_bound(group):
+    for field, op, value in group:
+        if field == "CreationTime" and op == "<":
+            return value
+    return ""
 
 
 def history_stop(summary, server, groups):
@@ -398,8 +449,7 @@ def history_stop(summary, server, groups):
     needs = {}
     for group in groups:
         key = (server, group[0][2])
-        entry = summary.get(key) or {"completed": None, "success": None}
-        wanted = set(name for name in ("completed", "success") if entry[name] is None)
+        wanted = still_lacking(summary.get(key), _group_bound(group))
         if wanted:
             needs[key] = wanted
     last_useful = [None]
@@ -594,8 +644,14 @@ def read_fast(reader):
     sessions, unread_jobs = read_sessions(reader)
     sessions_by_uid = dict((session["uid"], session) for session in sessions)
     plan = plan_sessions(sessions, source, unread_jobs)
-    to_read = [session for entry in plan.values() for session in entry["read"]]
-    tasks = reader.tasks_in_groups(session_groups(source, to_read))
+    # The oldest session to read of a job with newer ones (CDP: yesterday's policy session
+    # under today's running one) is read second, without the VMs the newer ones settled.
+    first = [session for entry in plan.values() for session in
+             (entry["read"][:-1] if len(entry["read"]) > 1 else entry["read"])]
+    tasks = reader.tasks_in_groups(session_groups(source, first))
+    later = [entry["read"][-1] for entry in plan.values() if len(entry["read"]) > 1]
+    if later:
+        tasks.extend(reader.tasks_in_groups(oldest_run_groups(source, later, tasks, sessions_by_uid)))
 
     known = {}
     for task in tasks:

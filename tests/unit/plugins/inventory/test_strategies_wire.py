@@ -65,6 +65,20 @@ def test_both_strategies_equal_truth(simulators, dataset, kind, days):
     check_closed(sim)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_both_strategies_keep_the_same_task_sessions_on_a_fleet(simulators, kind):
+    sim = simulators("fleet1000")
+    window = window_of(sim, 7)
+    fast = read(sim, kind, window, "fast")
+    full = read(sim, kind, window, "full_scan")
+    assert newest_of(fast) == truth_newest(sim, kind, window)
+    # newest, newest completed and newest successful task session of every VM, one by one
+    assert [task["uid"] for task in fast["tasks"]] == [task["uid"] for task in full["tasks"]]
+    assert sorted(item["uid"] for item in fast["sessions"]) == sorted(item["uid"] for item in full["sessions"])
+    assert fast["records"] < full["records"] / 2
+    check_closed(sim)
+
+
 @pytest.mark.parametrize("dataset", ["demo", "mixed"])
 def test_fast_reads_less_than_full_scan(simulators, dataset):
     sim = simulators(dataset)

@@ -214,6 +214,39 @@ def test_step_one_reads_each_older_part_only_for_the_jobs_without_a_full_run_yet
     assert client.calls[1][1].endswith(';JobUid!="A"') and client.calls[2][1].endswith(';(JobUid!="A";JobUid!="B")')
 
 
+def test_a_success_known_only_from_a_job_the_vm_left_does_not_stop_the_history():
+    # The VM left job B, whose old run it succeeded in (read by step 3); in job A its newest run
+    # (a full run) failed, and an older run of A, below the bound, holds a newer success.
+    sessions = [session("a2", "A", 10), session("a1", "A", 8), session("b0", "B", 2)]
+    plan = plan_sessions(sessions, REPLICA)
+    tasks = [task("t2", "web", "a2", 10, result="Failed"), task("old", "web", "b0", 2)]
+    groups = plan_history(REPLICA, tasks, plan, {"A": {"web"}}, {})
+    bound = "2026-11-20T10:00:00.000000Z"
+    assert groups == {"vbr01": [[("VmDisplayName", "==", "web"), ("CreationTime", "<", bound)]]}
+    stop = history_stop(summarize(tasks), "vbr01", groups["vbr01"])
+    assert stop(task("t1", "web", "a1", 8)) is False       # the newer success: found
+    assert stop(task("old", "web", "b0", 2)) is True       # strictly older: the end
+    assert read.still_lacking(summarize(tasks)[("vbr01", "web")], bound) == {"success"}
+    assert read.still_lacking(summarize(tasks)[("vbr01", "web")], "2026-11-20T02:00:00.000000Z") == set()
+    assert read.still_lacking(None, bound) == {"completed", "success"}
+
+
+def test_the_oldest_run_to_read_leaves_out_the_vms_its_newer_runs_settled():
+    full = session("a1", "A", 6)                     # ended 06:30
+    sessions_by_uid = {"a2": session("a2", "A", 8, retry=True), "a1": full, "b2": session("b2", "B", 8)}
+    newer = [task("n1", "web", "a2", 8), task("n2", "db", "a2", 8, result="Failed"),
+             task("n3", "app", "a2", 8, running=True), task("n4", "dns", "a2", 6, minute=10),
+             task("n5", "mail", "b2", 8)]
+    assert read.settled_names(newer, full["end_time"]) == {"web", "mail"}
+    groups = read.oldest_run_groups(REPLICA, [full], newer, sessions_by_uid)
+    # only web is settled in job A: db failed, app still runs, dns started before a1 ended, mail is job B's
+    assert groups == [[("JobSessionUid", "==", "a1"), ("VmDisplayName", "!=", ["web"])]]
+    # a session still running, or nothing settled: read whole
+    running = session("a1", "A", 6, end=False)
+    assert read.oldest_run_groups(REPLICA, [running], newer, sessions_by_uid) == [[("JobSessionUid", "==", "a1")]]
+    assert read.oldest_run_groups(REPLICA, [full], [], sessions_by_uid) == [[("JobSessionUid", "==", "a1")]]
+
+
 def history_groups(*names):
     return [[("VmDisplayName", "==", name), ("CreationTime", "<", "2026-11-20T10:00:00.000000Z")] for name in names]
 
