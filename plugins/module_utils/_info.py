@@ -23,7 +23,9 @@ from ansible_collections.opsbox.veeam_em.plugins.module_utils._errors import EME
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._query import predicate
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._records import JOB_STATES, RESULTS, TASK_STATES
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._times import UTC, parse_timestamp
-from ansible_collections.opsbox.veeam_em.plugins.module_utils._vm_latest import Window, read_latest_per_vm
+from ansible_collections.opsbox.veeam_em.plugins.module_utils._vm_latest import (
+    RECENT_SPANS, Window, part_bounds, part_predicates, read_latest_per_vm,
+)
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _UID = re.compile(r"^urn:veeam:([A-Za-z]+):([0-9a-fA-F-]+)$")
@@ -33,13 +35,6 @@ _AGE_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # 60 characters each once quoted and URL-encoded, so 40 keep the URL near 3 KB, well inside
 # what HTTP.sys accepts (16 KB) while still cutting the request count by a factor of 40.
 TASK_BATCH_SIZE = 40
-# ``latest`` on job (policy) sessions reads these recent spans first, the shortest first: a job that
-# ran in a span has its newest session there, and each older part is read only for the jobs not seen
-# yet. Six hours hold a run of every job that runs several times a day (the replication jobs, as a
-# rule), two days one of every daily job, so usually nothing older is read at all. A span costs one
-# request when nothing is left to find; reading two days whole for jobs that run every few hours
-# read ten times the sessions kept (1,226 for 60 jobs in the benchmark's fleet).
-LATEST_RECENT_SPANS = (datetime.timedelta(hours=6), datetime.timedelta(days=2))
 # Longest percent-encoded exclusion list sent with the older read; HTTP.sys refuses request lines
 # over 16 KB and the user's own filter must fit too. Beyond it the older read is not narrowed.
 LATEST_EXCLUSION_LENGTH = 8000
@@ -369,11 +364,14 @@ def fetch_by_id(client, params, spec, kinds):
 def latest_splits(predicates, now):
     """The instants, newest first, that split a ``latest`` read into parts; empty for one read.
 
-    Only the instants ``now - span`` (:data:`LATEST_RECENT_SPANS`) inside the window the
-    predicates leave split it.
+    ``latest`` reads the inventory's recent spans (``_vm_latest.RECENT_SPANS``) first, the
+    shortest first: a job that ran in a span has its newest session there, so each older
+    part is read only for the jobs not seen yet (two days read whole held 1,226 sessions
+    for 60 jobs in the benchmark's fleet). Only the instants ``now - span`` inside the
+    window the predicates leave split it.
     """
     splits = []
-    for span in LATEST_RECENT_SPANS:
+    for span in RECENT_SPANS:
         split = now - span
         if not any(field == "CreationTime" and ((op == ">=" and value >= split) or (op == "<=" and value < split))
                    for field, op, value in predicates):
@@ -418,12 +416,8 @@ def fetch_latest_candidates(client, resource, predicates, raw_filter, spec, now)
     if not splits:
         return list(client.query(resource, predicates, raw_filter, "-CreationTime"))
     facts = []
-    for newer, older in zip([None] + splits, splits + [None]):
-        part = list(predicates)
-        if newer is not None:
-            part.append(("CreationTime", "<", newer))
-        if older is not None:
-            part.append(("CreationTime", ">=", older))
+    for newer, older in part_bounds(splits):
+        part = list(predicates) + part_predicates(newer, older)
         exclusion = older_exclusion(resource, facts, spec)
         if exclusion and raw_filter and str(raw_filter).strip():
             exclusion = "(%s);(%s)" % (str(raw_filter).strip(), exclusion)

@@ -240,15 +240,10 @@ def session_groups(source, sessions):
 
 
 def settled_names(tasks, after):
-    """Names of the VMs in *tasks* with a completed and a successful task session created after *after*."""
-    completed, succeeded = set(), set()
-    for task in tasks:
-        if is_running(task) or (task.get("creation_time") or "") <= after:
-            continue
-        completed.add(task.get("vm_name"))
-        if task.get("result") == "Success":
-            succeeded.add(task.get("vm_name"))
-    return completed & succeeded - set([None])
+    """Names of the VMs in *tasks* (of one job) whose newest completed and successful ones are newer than *after*."""
+    return set(key[1] for key, entry in summarize(tasks).items()
+               if key[1] is not None and entry["completed"] is not None and entry["success"] is not None
+               and min(entry["completed"]["creation_time"] or "", entry["success"]["creation_time"] or "") > after)
 
 
 def oldest_run_groups(source, sessions, newer_tasks, sessions_by_uid, budget=None):
@@ -602,13 +597,28 @@ def read_full_scan(reader):
     return sessions, reader.all_tasks()
 
 
+def part_bounds(splits):
+    """``[(newer, older), ...]``: the parts that *splits* (instants, newest first) cut a read into (None: open)."""
+    splits = list(splits)
+    return list(zip([None] + splits, splits + [None]))
+
+
+def part_predicates(newer, older):
+    """The CreationTime predicates of one part of :func:`part_bounds`: ``older <= CreationTime < newer``."""
+    predicates = []
+    if newer is not None:
+        predicates.append(("CreationTime", "<", newer))
+    if older is not None:
+        predicates.append(("CreationTime", ">=", older))
+    return predicates
+
+
 def session_parts(window):
-    """``[(newer, older), ...]``: the CreationTime bounds of step 1's parts, newest first (None: open).
+    """The parts of step 1 (see :func:`part_bounds`), cut at the :data:`RECENT_SPANS` inside the window.
 
     One open part when the window is no longer than the shortest recent span.
     """
-    splits = [window.until - span for span in RECENT_SPANS if window.until - span > window.since]
-    return list(zip([None] + splits, splits + [None]))
+    return part_bounds(window.until - span for span in RECENT_SPANS if window.until - span > window.since)
 
 
 def read_sessions(reader):
@@ -626,12 +636,7 @@ def read_sessions(reader):
     for number, (newer, older) in enumerate(parts):
         if number:
             complete = complete_jobs(sessions, source)
-        extra = []
-        if newer is not None:
-            extra.append(("CreationTime", "<", newer))
-        if older is not None:
-            extra.append(("CreationTime", ">=", older))
-        part = reader.sessions(extra=extra,
+        part = reader.sessions(extra=part_predicates(newer, older),
                                raw_filter=older_sessions_filter(source, window, complete) if complete else None)
         # without an exclusion (too many jobs for one URL) the part holds the complete jobs too
         sessions.extend(session for session in part if session.get(source.job_key) not in complete)

@@ -210,7 +210,7 @@ def test_every_bad_option_is_refused_without_a_server(module_name, values, messa
 
 
 def test_latest_splits_the_read_only_where_the_window_spans_a_split():
-    six_hours, two_days = (NOW - span for span in _info.LATEST_RECENT_SPANS)
+    six_hours, two_days = (NOW - span for span in _info.RECENT_SPANS)
     assert six_hours > two_days
     assert _info.latest_splits([], NOW) == [six_hours, two_days]
     assert _info.latest_splits([("CreationTime", ">=", NOW - datetime.timedelta(days=30))], NOW) == [six_hours, two_days]
@@ -267,7 +267,7 @@ def test_latest_reads_the_recent_spans_then_only_the_jobs_absent_from_them(sort)
     uids = [item["uid"] for item in result["replica_sessions"]]
     assert uids == (["new1", "mid3", "old2"] if sort == "newest_first" else ["old2", "mid3", "new1"])
     newest, middle, oldest = client.calls
-    six_hours, two_days = (NOW - span for span in _info.LATEST_RECENT_SPANS)
+    six_hours, two_days = (NOW - span for span in _info.RECENT_SPANS)
     assert newest[1][-1] == ("CreationTime", ">=", six_hours) and newest[2] == 'Result=="Success"'
     assert middle[1][-2:] == [("CreationTime", "<", six_hours), ("CreationTime", ">=", two_days)]
     assert middle[2] == ('(Result=="Success");((BackupServerUid=="%s";JobUid!="j1"),(BackupServerUid!="%s"))'
