@@ -357,7 +357,8 @@ class Bench(object):
             def check(_stdout):
                 with open(output) as handle:
                     data = json.load(handle)
-                return data["answer"] == truth, {"time": data["plugin_seconds"], "hosts": data["hosts"]}
+                return data["answer"] == truth, {"time": data["plugin_seconds"], "hosts": data["hosts"],
+                                                 "ansible_setup": data["ansible_setup_seconds"]}
             return [self.python, os.path.join(HERE, "inventory_inprocess.py"), "--source", inventory, "--output", output], check
         return factory
 
@@ -385,7 +386,8 @@ class Bench(object):
             def check(_stdout):
                 with open(output) as handle:
                     data = json.load(handle)
-                return data["answer"] == truth, {"time": data["plugin_seconds"], "hosts": data["hosts"]}
+                return data["answer"] == truth, {"time": data["plugin_seconds"], "hosts": data["hosts"],
+                                                 "ansible_setup": data["ansible_setup_seconds"]}
             return command, check
         return factory
 
