@@ -53,7 +53,25 @@ from collections.abc import Mapping
 from html import escape
 
 from ansible.errors import AnsibleFilterError
-from ansible.utils.unsafe_proxy import wrap_var
+from ansible.utils.unsafe_proxy import AnsibleUnsafeText, wrap_var
+
+try:  # ansible-core < 2.19
+    from ansible.utils.native_jinja import NativeJinjaText
+except ImportError:  # 2.19 and later: its templating returns a filter's text as it is
+    NativeJinjaText = None
+
+if NativeJinjaText is not None:
+    class _ReportText(AnsibleUnsafeText, NativeJinjaText):
+        """Unsafe report text that ansible-core < 2.19 returns from a template unchanged.
+
+        Without jinja2_native, those versions turn a template's text result that starts with ``{`` or
+        ``[`` back into data with ``ast.literal_eval``: the JSON report became a dict, which
+        ``copy`` wrote out again as one line without the indentation and key order rendered
+        here, after seconds of parsing for a few thousand VMs.  ``NativeJinjaText`` is the type
+        that templating leaves alone; ``AnsibleUnsafeText`` keeps the text from being templated.
+        """
+else:
+    _ReportText = None
 
 FORMATS = ("html", "markdown", "json")
 REASON_ORDER = ("running_past_rpo", "failed", "warning", "never_succeeded", "stale")
@@ -300,7 +318,10 @@ def render(result, format="html", title="Replica compliance"):
 
 def compliance_report(result, format="html", title="Replica compliance"):
     """Filter entry point: :func:`render`, the text marked unsafe so that it is never templated."""
-    return wrap_var(render(result, format, title))
+    text = render(result, format, title)
+    if _ReportText is not None:
+        return _ReportText(text)
+    return wrap_var(text)
 
 
 class FilterModule:

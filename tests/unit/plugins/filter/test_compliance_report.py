@@ -153,3 +153,19 @@ def test_the_filter_marks_the_report_unsafe(result):
     else:
         assert not TrustedAsTemplate.is_tagged_on(page)
     assert FilterModule().filters()["compliance_report"] is compliance_report
+
+
+@pytest.mark.parametrize("report_format", ["json", "markdown", "html"])
+def test_a_template_returns_the_report_text_unchanged(result, report_format):
+    # Without jinja2_native, ansible-core < 2.19 gives a template's single result to ansible_eval_concat,
+    # which read text starting with "{" back as data (ast.literal_eval): the JSON report lost its layout.
+    text = compliance_report(result, report_format)
+    try:
+        from ansible.template.native_helpers import ansible_eval_concat
+    except ImportError:  # 2.19 and later return the filter's value as it is
+        templated = text
+    else:
+        templated = ansible_eval_concat([text])
+        assert getattr(templated, "__UNSAFE__", False) is True  # still never templated again
+    assert isinstance(templated, str)
+    assert templated == render(result, report_format)
