@@ -211,6 +211,16 @@ def newest_per_vm(rows):
     return dict(("%s|%s" % (row["BackupServerName"], row["VmDisplayName"]), row["UID"]) for row in rows)
 
 
+def inprocess_check(output, truth):
+    """The check of an ``inventory_inprocess.py`` run: its answer against ``truth``, and its timings from ``output``."""
+    def check(_stdout):
+        with open(output) as handle:
+            data = json.load(handle)
+        return data["answer"] == truth, {"time": data["plugin_seconds"], "hosts": data["hosts"],
+                                         "ansible_setup": data["ansible_setup_seconds"]}
+    return check
+
+
 class Bench(object):
     """One simulator, one collection tree, the scenarios and their measurements."""
 
@@ -352,14 +362,8 @@ class Bench(object):
 
         def factory():
             since = datetime.now(timezone.utc) - timedelta(hours=S1_LOOKBACK_HOURS)
-            truth = self.truth_s1(since)
-
-            def check(_stdout):
-                with open(output) as handle:
-                    data = json.load(handle)
-                return data["answer"] == truth, {"time": data["plugin_seconds"], "hosts": data["hosts"],
-                                                 "ansible_setup": data["ansible_setup_seconds"]}
-            return [self.python, os.path.join(HERE, "inventory_inprocess.py"), "--source", inventory, "--output", output], check
+            command = [self.python, os.path.join(HERE, "inventory_inprocess.py"), "--source", inventory, "--output", output]
+            return command, inprocess_check(output, self.truth_s1(since))
         return factory
 
     def s1_from_cache(self):
@@ -381,14 +385,7 @@ class Bench(object):
             if not os.path.isdir(cache_dir):
                 subprocess.check_call(command, env=self.env, cwd=self.workdir)
             since = datetime.now(timezone.utc) - timedelta(hours=S1_LOOKBACK_HOURS)
-            truth = self.truth_s1(since)
-
-            def check(_stdout):
-                with open(output) as handle:
-                    data = json.load(handle)
-                return data["answer"] == truth, {"time": data["plugin_seconds"], "hosts": data["hosts"],
-                                                 "ansible_setup": data["ansible_setup_seconds"]}
-            return command, check
+            return command, inprocess_check(output, self.truth_s1(since))
         return factory
 
     def s1_process(self, inventory):

@@ -57,10 +57,9 @@ from ansible.utils.unsafe_proxy import AnsibleUnsafeText, wrap_var
 
 try:  # ansible-core < 2.19
     from ansible.utils.native_jinja import NativeJinjaText
-except ImportError:  # 2.19 and later: its templating returns a filter's text as it is
-    NativeJinjaText = None
-
-if NativeJinjaText is not None:
+except ImportError:  # 2.19 and later: templating returns a filter's text as it is
+    _report_text = wrap_var
+else:
     class _ReportText(AnsibleUnsafeText, NativeJinjaText):
         """Unsafe report text that ansible-core < 2.19 returns from a template unchanged.
 
@@ -70,8 +69,8 @@ if NativeJinjaText is not None:
         here, after seconds of parsing for a few thousand VMs.  ``NativeJinjaText`` is the type
         that templating leaves alone; ``AnsibleUnsafeText`` keeps the text from being templated.
         """
-else:
-    _ReportText = None
+
+    _report_text = _ReportText
 
 FORMATS = ("html", "markdown", "json")
 REASON_ORDER = ("running_past_rpo", "failed", "warning", "never_succeeded", "stale")
@@ -318,10 +317,7 @@ def render(result, format="html", title="Replica compliance"):
 
 def compliance_report(result, format="html", title="Replica compliance"):
     """Filter entry point: :func:`render`, the text marked unsafe so that it is never templated."""
-    text = render(result, format, title)
-    if _ReportText is not None:
-        return _ReportText(text)
-    return wrap_var(text)
+    return _report_text(render(result, format, title))
 
 
 class FilterModule:
