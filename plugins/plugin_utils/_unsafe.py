@@ -52,7 +52,7 @@ def _wrapped_text(text, memo, tag):
     if wrapped is None:
         # For a plain str, wrap_var ends in AnsibleUnsafeText(text) (2.16: the unsafe type; 2.19+: the
         # text without trust tags) after Mapping, Set and sequence checks that cost more than that call.
-        wrapped = AnsibleUnsafeText(text) if type(text) is str else wrap_var(text)
+        wrapped = AnsibleUnsafeText(text) if text.__class__ is str else wrap_var(text)
         if tag is not None:
             wrapped = tag(wrapped)
         memo[text] = wrapped
@@ -80,7 +80,7 @@ def _mark(value, memo, tag, tagging):
         # The host variables of an inventory are flat dicts of text, None and numbers: those are
         # handled here without a call per item (make_unsafe was a quarter of building 5,000 hosts).
         for key, item in value.items():
-            wrapped_key = memo.get(key) if type(key) is str else None
+            wrapped_key = memo.get(key) if key.__class__ is str else None
             if wrapped_key is None:
                 wrapped_key = _mark(key, memo, tag, tagging)
             item_kind = type(item)
