@@ -41,9 +41,9 @@ def make_unsafe(value, memo=None, tag=None):
     per host of each was most of the inventory's memory on large installations. With *tag*
     (see :func:`origin_tagger`) and *memo*, values and dicts are tagged with the origin too.
     """
-    if memo is None:
-        return _mark(value, {}, None, False)
-    return _mark(value, memo, tag, tag is not None)
+    if memo is None:  # no batch to share the copies with: no tag either
+        return _mark(value, {}, None)
+    return _mark(value, memo, tag)
 
 
 def _wrapped_text(text, memo, tag):
@@ -59,7 +59,7 @@ def _wrapped_text(text, memo, tag):
     return wrapped
 
 
-def _mark(value, memo, tag, tagging):
+def _mark(value, memo, tag):
     kind = type(value)
     if value is None or kind is bool:
         return value
@@ -67,7 +67,7 @@ def _mark(value, memo, tag, tagging):
     if isinstance(value, str):
         return _wrapped_text(value, memo, tag)
     if isinstance(value, (int, float)):
-        if not tagging:
+        if tag is None:
             return value
         # keyed by type as well: 1 == 1.0, and the tagged copy keeps the type
         key = (kind, value)
@@ -82,16 +82,16 @@ def _mark(value, memo, tag, tagging):
         for key, item in value.items():
             wrapped_key = memo.get(key) if key.__class__ is str else None
             if wrapped_key is None:
-                wrapped_key = _mark(key, memo, tag, tagging)
+                wrapped_key = _mark(key, memo, tag)
             item_kind = type(item)
             if item_kind is str:
                 wrapped = memo.get(item)
                 result[wrapped_key] = wrapped if wrapped is not None else _wrapped_text(item, memo, tag)
-            elif item is None or item_kind is bool or (item_kind is int and not tagging):
+            elif item is None or item_kind is bool or (item_kind is int and tag is None):
                 result[wrapped_key] = item
             else:
-                result[wrapped_key] = _mark(item, memo, tag, tagging)
-        return tag(result) if tagging else result
+                result[wrapped_key] = _mark(item, memo, tag)
+        return tag(result) if tag is not None else result
     if isinstance(value, (list, tuple)):
-        return type(value)(_mark(item, memo, tag, tagging) for item in value)
+        return type(value)(_mark(item, memo, tag) for item in value)
     return wrap_var(value)
