@@ -37,6 +37,7 @@ import ssl
 import threading
 import traceback
 from http.cookiejar import DefaultCookiePolicy
+from urllib.parse import urlencode
 
 from ansible_collections.opsbox.veeam_em.plugins.module_utils._errors import (
     EMProtocolError, EMQueryError, EMTransportError, EM_PORT, TLS_HINT, safe_path,
@@ -62,7 +63,11 @@ DEFAULT_TIMEOUT = 30
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 MEDIA_TYPES = {"xml": "application/xml", "json": "application/json"}
 _CHUNK = 256 * 1024
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
 _SIZE_HINT = "lower page_size; if that does not help, check what answers at url"
+# urlencode's quote_plus per byte value: the unreserved characters stay, a space becomes "+", the rest %XX
+_QUERY_BYTES = dict((byte, chr(byte) if chr(byte) in _UNRESERVED else "+" if byte == 0x20 else "%%%02X" % byte)
+                    for byte in range(256))
 _TLS_OLD_PROTOCOL_HINT = ("enable TLS 1.2 on the Enterprise Manager server (IIS/SChannel); validate_certs and "
                           "ca_path do not change the protocol versions")
 
@@ -75,7 +80,16 @@ class Response:
         self.headers = headers
         self.body = body
         self.method = method
-        self.path = path
+        self._path = path
+
+    @property
+    def path(self):
+        """The path and query shown in errors; *path* may be a function that makes it, called once."""
+        # The transport passes a function: masking a query URL of 10 kB (the inventory's UID lists) is
+        # parsing and re-encoding it, wasted on every answer that is not an error.
+        if callable(self._path):
+            self._path = self._path()
+        return self._path
 
     @property
     def content_type(self):
@@ -87,6 +101,27 @@ class Response:
 
 class _TruncatedBody(Exception):
     """The connection closed before Content-Length bytes arrived (a transient failure)."""
+
+
+def query_string(params):
+    """The query string ``urlencode(params, doseq=True)`` makes for str and int values, by C's ``str.translate``.
+
+    The inventory's filters list hundreds of UIDs: 450 kB of query per run, which urlencode's per-byte
+    Python loop, then requests' re-quoting and urllib3's re-checking, walked at about 1 us a byte
+    (a tenth of the inventory's time, benchmarks/NOTES.md session 10).  Any other value (a list, a
+    bool, bytes) is left to urlencode itself.
+    """
+    pairs = params.items() if hasattr(params, "items") else params
+    parts = []
+    for name, value in pairs:
+        if value.__class__ is int:
+            value = str(value)
+        if name.__class__ is not str or value.__class__ is not str:
+            return urlencode(params, doseq=True)
+        # UTF-8 bytes seen as Latin-1 text: one character per byte, for a 256-entry translation
+        parts.append("%s=%s" % (name.encode("utf-8").decode("latin-1").translate(_QUERY_BYTES),
+                                value.encode("utf-8").decode("latin-1").translate(_QUERY_BYTES)))
+    return "&".join(parts)
 
 
 def _no_auth(request):
@@ -273,12 +308,25 @@ class Transport:
     def close(self):
         self.session.close()
 
-    def _read(self, response, method, path):
+    def _send(self, method, url, query, headers):
+        """``Session.request`` with the query string already made: requests prepares the URL without it.
+
+        requests would quote the ready query once more and urllib3 check it while parsing the URL, both
+        per byte in Python; the string query_string makes is already in the form they would leave.
+        urllib3 still checks the request target once before sending it.
+        """
+        prepared = self.session.prepare_request(requests.Request(method, url, headers=headers))
+        settings = self.session.merge_environment_settings(prepared.url, {}, True, self.verify, None)
+        if query:
+            prepared.url += ("&" if "?" in prepared.url else "?") + query
+        return self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
+
+    def _read(self, response, method, shown):
         declared = response.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_response_bytes:
             response.close()
             raise EMProtocolError("the answer is %s bytes, more than the %d bytes allowed" % (declared, self.max_response_bytes),
-                                  method, path, response.status_code, hint=_SIZE_HINT)
+                                  method, shown(), response.status_code, hint=_SIZE_HINT)
         chunks = []
         size = 0
         for chunk in response.iter_content(_CHUNK):
@@ -286,7 +334,7 @@ class Transport:
             if size > self.max_response_bytes:
                 response.close()
                 raise EMProtocolError("the answer is larger than the %d bytes allowed" % self.max_response_bytes,
-                                      method, path, response.status_code, hint=_SIZE_HINT)
+                                      method, shown(), response.status_code, hint=_SIZE_HINT)
             chunks.append(chunk)
         body = b"".join(chunks)
         encoding = response.headers.get("Content-Encoding", "identity").lower()
@@ -301,15 +349,17 @@ class Transport:
         Network failures raise :class:`EMTransportError` naming the method and path.
         """
         url = self.url(check_path(path))
-        shown = safe_path(url if not params else requests.Request("GET", url, params=params).prepare().url)
+        query = query_string(params) if params else ""
         all_headers = {"Accept": self.accept}
         all_headers.update(headers or {})
+
+        def shown():
+            return safe_path(url + ("&" if "?" in url else "?") + query if query else url)
 
         def attempt():
             # held for one exchange only, never while a retry waits
             with self._in_flight:
-                response = self.session.request(method, url, params=params, headers=all_headers, timeout=self.timeout,
-                                                verify=self.verify, allow_redirects=False, stream=True)
+                response = self._send(method, url, query, all_headers)
                 try:
                     body = self._read(response, method, shown)
                 finally:
@@ -322,20 +372,20 @@ class Transport:
             return attempt()
         except requests.exceptions.SSLError as exc:
             reason = describe_tls(exc)
-            raise EMTransportError("TLS connection to %s refused: %s" % (self.base_url, reason), method, shown,
+            raise EMTransportError("TLS connection to %s refused: %s" % (self.base_url, reason), method, shown(),
                                    hint=_TLS_OLD_PROTOCOL_HINT if reason == TLS_OLD_PROTOCOL else TLS_HINT)
         except requests.exceptions.Timeout:
-            raise EMTransportError("no answer within %s seconds" % self.timeout, method, shown,
+            raise EMTransportError("no answer within %s seconds" % self.timeout, method, shown(),
                                    hint="raise timeout (VEEAM_EM_TIMEOUT) or check the network path to EM")
         except requests.exceptions.ConnectionError as exc:
-            raise EMTransportError("cannot connect to %s (%s)" % (self.base_url, _reason(exc)), method, shown,
+            raise EMTransportError("cannot connect to %s (%s)" % (self.base_url, _reason(exc)), method, shown(),
                                    hint="check the host name and that EM's REST service listens on that port "
                                         "(Enterprise Manager uses %d); check HTTPS_PROXY/NO_PROXY if a proxy is in the way" % EM_PORT)
         except (requests.exceptions.ChunkedEncodingError, _TruncatedBody) as exc:
-            raise EMTransportError("the connection broke while reading the answer (%s)" % (_reason(exc),), method, shown,
+            raise EMTransportError("the connection broke while reading the answer (%s)" % (_reason(exc),), method, shown(),
                                    hint="a network or server problem; retry later")
         except requests.exceptions.RequestException as exc:
-            raise EMTransportError("request failed (%s)" % (_reason(exc),), method, shown)
+            raise EMTransportError("request failed (%s)" % (_reason(exc),), method, shown())
 
 
 def _reason(exc):

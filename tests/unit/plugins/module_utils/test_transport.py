@@ -42,19 +42,21 @@ def make(monkeypatch, answers, **options):
     transport = _transport.Transport("https://em:9398/api/", retry_policy=RetryPolicy(retries=3, sleep=lambda s: None),
                                      **options)
 
-    def fake_request(method, url, **kwargs):
-        sent.append(dict(kwargs, method=method, url=url))
+    def fake_send(prepared, **kwargs):
+        sent.append(dict(kwargs, method=prepared.method, url=prepared.url, headers=prepared.headers))
         answer = answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
         return answer
-    monkeypatch.setattr(transport.session, "request", fake_request)
+    monkeypatch.setattr(transport.session, "send", fake_send)
     return transport, sent
 
 
 @pytest.mark.parametrize("options,verify", [({}, True), ({"ca_path": "/etc/em-ca.pem"}, "/etc/em-ca.pem"),
                                             ({"validate_certs": False, "ca_path": "/etc/em-ca.pem"}, False)])
 def test_every_request_carries_verify_timeout_and_one_media_type(monkeypatch, options, verify):
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
     transport, sent = make(monkeypatch, [FakeResponse()], timeout=12, wire_format="json", **options)
     response = transport.request("GET", "query", params={"type": "X"})
     assert response.status == 200 and response.body == b"<x/>"
@@ -63,7 +65,8 @@ def test_every_request_carries_verify_timeout_and_one_media_type(monkeypatch, op
     assert call["timeout"] == 12
     assert call["allow_redirects"] is False
     assert call["headers"]["Accept"] == "application/json"
-    assert call["url"] == "https://em:9398/api/query"
+    assert call["stream"] is True
+    assert call["url"] == "https://em:9398/api/query?type=X"
     assert response.path == "/api/query?type=X"
 
 
@@ -252,7 +255,7 @@ def test_requests_in_flight_never_exceed_the_pool(monkeypatch):
     lock = threading.Lock()
     state = {"now": 0, "most": 0}
 
-    def fake_request(method, url, **kwargs):
+    def fake_send(prepared, **kwargs):
         with lock:
             state["now"] += 1
             state["most"] = max(state["most"], state["now"])
@@ -260,10 +263,68 @@ def test_requests_in_flight_never_exceed_the_pool(monkeypatch):
         with lock:
             state["now"] -= 1
         return FakeResponse()
-    monkeypatch.setattr(transport.session, "request", fake_request)
+    monkeypatch.setattr(transport.session, "send", fake_send)
     threads = [threading.Thread(target=transport.request, args=("GET", "query")) for _index in range(12)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(10)
     assert state["most"] == 3
+
+
+QUERY_VALUES = [
+    "plain", "", 'CreationTime>="2026-12-07T14:35:59.668971Z";(State!="Stopped",Result=="Failed")',
+    'VmDisplayName!="quote""vm"', "a b+c&d=e%f#g?h/i", u"caf\u00e9 \u65e5\u672c \U0001F600", "tab\tnew\nline\x00\x7f",
+    "~unreserved_.-", 500, 0,
+]
+
+
+@pytest.mark.parametrize("value", QUERY_VALUES)
+def test_query_string_is_what_urlencode_makes(value):
+    params = {"type": "ReplicaTaskSession", "filter": value, "page": 2}
+    assert _transport.query_string(params) == _transport.urlencode(params, doseq=True)
+    assert _transport.query_string([("x y", value)]) == _transport.urlencode([("x y", value)], doseq=True)
+
+
+@pytest.mark.parametrize("value", [["a", "b"], True, b"by\xfftes", None])
+def test_query_string_leaves_other_values_to_urlencode(value):
+    params = {"type": "X", "odd": value}
+    assert _transport.query_string(params) == _transport.urlencode(params, doseq=True)
+
+
+@pytest.mark.parametrize("path", ["query", "sessionMngr/?v=latest", "replicaSessions/x"])
+@pytest.mark.parametrize("value", QUERY_VALUES)
+def test_the_url_sent_is_the_one_requests_would_prepare(monkeypatch, path, value):
+    """The query string is added after requests prepared the URL; the result must not differ from requests' own."""
+    transport, sent = make(monkeypatch, [FakeResponse()])
+    params = {"type": "ReplicaTaskSession", "filter": value}
+    transport.request("GET", path, params=params)
+    assert sent[0]["url"] == requests.Request("GET", "https://em:9398/api/" + path, params=params).prepare().url
+
+
+def test_the_path_in_errors_is_made_only_when_asked(monkeypatch):
+    calls = []
+    monkeypatch.setattr(_transport, "safe_path", lambda url: calls.append(url) or "/shown")
+    transport, _sent = make(monkeypatch, [FakeResponse()])
+    response = transport.request("GET", "query", params={"filter": 'Name=="a"'})
+    assert calls == []
+    assert response.path == "/shown" and response.path == "/shown"
+    assert calls == ['https://em:9398/api/query?filter=Name%3D%3D%22a%22']
+
+
+@pytest.mark.parametrize("options,verify", [({}, "/etc/env-bundle.pem"), ({"ca_path": "/etc/em-ca.pem"}, "/etc/em-ca.pem"),
+                                            ({"validate_certs": False}, False)])
+def test_the_environment_bundle_applies_only_when_no_choice_was_made(monkeypatch, options, verify):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/env-bundle.pem")
+    transport, sent = make(monkeypatch, [FakeResponse()], **options)
+    transport.request("GET", "query")
+    assert sent[0]["verify"] == verify
+
+
+def test_a_proxy_from_the_environment_is_still_used(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    transport, sent = make(monkeypatch, [FakeResponse()])
+    transport.request("GET", "query", params={"type": "X"})
+    assert sent[0]["proxies"].get("https") == "http://proxy.example:3128"
