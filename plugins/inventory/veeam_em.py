@@ -43,10 +43,11 @@ description:
     finished, not stopped part-way),
     then, for each job with older runs in the window, the task sessions of VMs not seen in those recent runs
     (VMs removed from the job or skipped by a stopped run), then, for VMs whose newest completed or successful
-    task session is still unknown, their older completed task sessions, newest first and only until each has
-    been found. Its cost grows with VMs x (runs since the last full run); on a simulated installation of 1000
-    VMs, 60 replica jobs running six times a day, 500 CDP VMs and a 7 day window it read 8% of the records and
-    made 18% of the requests of V(full_scan).
+    task session is still unknown, their older completed task sessions (only the successful ones when that is all
+    a VM lacks), newest first and only until each has been found, in small pages, each only for the VMs still
+    lacking one. Its cost grows with VMs x (runs since the last full run); on a simulated installation of 1000
+    VMs, 60 replica jobs running six times a day, 500 CDP VMs and a 7 day window it read 6% of the records and
+    made 23% of the requests of V(full_scan).
   - Both strategies give the same hosts, groups and variables; the tests check both against Enterprise Manager's
     data (retries, VMs in two jobs, runs stopped part-way, running sessions, VMs removed from a job, the same VM
     name on two backup servers). V(fast) differs in one corner only - a job or CDP policy session that starts

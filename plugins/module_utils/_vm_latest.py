@@ -27,9 +27,10 @@ with far fewer records:
    the job whose VM is NOT among the VMs already seen in that job (VMs removed from the
    job, or missing from its recent runs), so nothing of the window is lost;
 4. per VM whose newest completed or newest successful task session is still unknown,
-   the completed task sessions older than what step 2 read, newest first, and only until
-   each VM of the request has both (the request is closed there, so no further page is
-   fetched).
+   the completed task sessions older than what step 2 read (only the successful ones when
+   that is all it lacks), newest first, and only until each VM of the request has both: in
+   rounds of one small page per request, each round only for the VMs the previous one left
+   lacking (see :meth:`Reader.history`).
 
 Every step filters on the server (``JobSessionUid``/``JobUid``/``VmDisplayName`` groups
 ORed into one request up to :data:`MAX_FILTER_LENGTH`), so the answer equals a full
@@ -53,6 +54,12 @@ from ansible_collections.opsbox.veeam_em.plugins.module_utils._query import buil
 MAX_FILTER_LENGTH = 12000
 
 STRATEGIES = ("fast", "full_scan")
+# Step 4 reads in rounds of one page per request, of this many records per VM of the request (at least
+# HISTORY_MIN_PAGE, at most the client's page size); the VMs left after HISTORY_ROUNDS rounds are paged
+# through. See Reader.history.
+HISTORY_RECORDS_PER_VM = 2
+HISTORY_MIN_PAGE = 50
+HISTORY_ROUNDS = 4
 # Step 1 of the fast strategy reads the job sessions of these recent spans first, the shortest first;
 # a job with a full run in a span needs nothing older. Six hours hold a full run of most jobs that
 # run several times a day (replication, as a rule), two days one of the daily jobs; each older part
@@ -404,10 +411,17 @@ def plan_history(source, tasks, plan, known, sessions_by_uid):
     groups = {}
     for key, entry in summarize(tasks).items():
         bound = bounds.get(key)
-        if bound is None or not still_lacking(entry, bound):
+        lacking = still_lacking(entry, bound) if bound is not None else None
+        if not lacking:
             continue
-        groups.setdefault(key[0], []).append([("VmDisplayName", "==", key[1]), ("CreationTime", "<", bound)])
-    return dict((server, sorted(items, key=lambda group: str(group[0][2]))) for server, items in groups.items())
+        # a VM that only lacks its newest success is asked for successes only: one that fails for days would
+        # otherwise have all its failed runs read to reach it (or to learn that there is none)
+        groups.setdefault(key[0], []).append([("VmDisplayName", "==", key[1]), ("CreationTime", "<", bound)]
+                                             + ([("Result", "==", "Success")] if lacking == {"success"} else []))
+    # VMs of close bounds side by side: a request then reads each of its VMs' older runs together, instead of
+    # the runs of VMs with later bounds down to the bound of one that failed since long before
+    return dict((server, sorted(items, key=lambda group: (str(group[1][2]), str(group[0][2]))))
+                for server, items in groups.items())
 
 
 def still_lacking(entry, bound):
@@ -497,6 +511,77 @@ def servers_history_stop(summary, groups):
     return stop
 
 
+def _group_server(group):
+    for field, _op, value in group[1:]:
+        if field == "BackupServerName":
+            return value
+    return None
+
+
+def history_page_size(members, page_size):
+    """Records asked for in the one page of a step 4 request of *members* per round (see :data:`HISTORY_RECORDS_PER_VM`)."""
+    return max(1, min(page_size, max(HISTORY_MIN_PAGE, HISTORY_RECORDS_PER_VM * len(members))))
+
+
+def _group_read_down_to(group):
+    for field, op, value in group:
+        if field == "CreationTime" and op == "<=":
+            return value
+    return None
+
+
+def continue_history(answers, summary):
+    """``(groups to ask again, groups to page through)``: the VMs one round of step 4 left lacking.
+
+    *answers* are ``(members, records, page size)`` of each request of the round, its records newest
+    first; *summary* is :func:`summarize` of what was read before the round. A request that got less
+    than a full page has been read to its end (or stopped by :func:`history_stop`): its VMs are done.
+    After a full page, a VM is done once the page held what it lacked (:func:`still_lacking`, against
+    its group's own bound): as in :func:`history_stop`, its first finished record there is its newest
+    completed one, its first successful one its newest success. Every other VM goes on below the
+    oldest record read: ``CreationTime <=`` that instant, since EM's order between equal creation
+    times is arbitrary and records of that instant may be unread (those read twice are dropped by
+    uid); and for successes only when that is all it still lacks. A VM whose request read a whole
+    page of that one instant again would make no progress so: it is returned to be paged through.
+    """
+    again, stuck = [], []
+    for members, records, size in answers:
+        if len(records) < size:
+            continue
+        got = {}
+        for record in records:
+            if not is_running(record):
+                found = got.setdefault(vm_key(record), set())
+                found.add("completed")
+                if record.get("result") == "Success":
+                    found.add("success")
+        oldest = records[-1].get("creation_time")
+        for group in members:
+            key = (_group_server(group), group[0][2])
+            lacking = still_lacking(summary.get(key), _group_bound(group)) - got.get(key, set())
+            if not lacking:
+                continue
+            if oldest is None or oldest == _group_read_down_to(group):
+                stuck.append(group)
+                continue
+            only_success = lacking == {"success"} and ("Result", "==", "Success") not in group
+            again.append([item for item in group if not (item[0] == "CreationTime" and item[1] == "<=")]
+                         + [("CreationTime", "<=", oldest)] + ([("Result", "==", "Success")] if only_success else []))
+    return again, stuck
+
+
+def _run_side_by_side(run, packed, workers):
+    """``run(raw, members)`` of every request of :func:`pack`, at most *workers* at once; results in request order."""
+    if len(packed) == 1 or workers == 1:
+        return [run(raw, members) for raw, members in packed]
+    pool = ThreadPoolExecutor(max_workers=min(len(packed), workers))
+    try:
+        futures = [pool.submit(run, raw, members) for raw, members in packed]
+        return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 # ------------------------------------------------------------------------------ reading
 
 class Reader:
@@ -510,13 +595,15 @@ class Reader:
         self.records = 0
         self._count_lock = threading.Lock()
 
-    def _query(self, resource, predicates, raw_filter=None, sort=None, stop=None, concurrency=None):
+    def _query(self, resource, predicates, raw_filter=None, sort=None, stop=None, concurrency=None, limit=None):
         """The records of one query as a list; with *stop*, only up to the record it says ends the query.
 
         Stopping closes the client's generator at once: the pages not yet requested are never
         requested (at most the pages already in flight still arrive).
         """
         options = {} if concurrency is None else {"concurrency": concurrency}
+        if limit is not None:
+            options["limit"] = limit
         records = []
         results = self.client.query(resource, predicates, raw_filter=raw_filter, sort=sort, **options)
         try:
@@ -566,21 +653,58 @@ class Reader:
 
         if len(packed) == 1 or concurrency == 1:
             page_concurrency = 1 if stop_for is not None else None
-            found = []
-            for raw, members in packed:
-                found.extend(run(raw, members, page_concurrency))
-            return found
-        workers = min(len(packed), concurrency)
-        page_concurrency = 1 if stop_for is not None else max(1, concurrency // workers)
-        pool = ThreadPoolExecutor(max_workers=workers)
-        try:
-            futures = [pool.submit(run, raw, members, page_concurrency) for raw, members in packed]
-            found = []
-            for future in futures:
-                found.extend(future.result())
-            return found
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            page_concurrency = 1 if stop_for is not None else max(1, concurrency // min(len(packed), concurrency))
+        found = []
+        for records in _run_side_by_side(lambda raw, members: run(raw, members, page_concurrency), packed, concurrency):
+            found.extend(records)
+        return found
+
+    def history(self, groups, extra, known_tasks):
+        """Step 4 (see the module docstring): the completed task sessions the VMs of *groups* still lack.
+
+        In rounds of one small page per request (:func:`history_page_size`), the requests side by side,
+        read newest first and stopped by :func:`servers_history_stop`: most VMs find what they lack in
+        their last run or two before the bound. A request holds VMs whose bounds lie hours apart, and
+        paging on through it would read run after run of the VMs already done while waiting for one
+        that has not succeeded for days; so only the VMs still lacking something go on, below what was
+        read (:func:`continue_history`). After :data:`HISTORY_ROUNDS` rounds, and for a VM that makes
+        no progress, the rest is paged through with full pages. *known_tasks* are the task sessions
+        read before.
+        """
+        common = task_predicates(self.source, self.window) + list(extra)
+        page_size = int(getattr(self.client, "page_size", 500) or 500)
+        concurrency = max(1, int(getattr(self.client, "concurrency", 1) or 1))
+        # what the stops and continue_history look up: only these VMs' task sessions (summarize sorts)
+        keys = set((_group_server(group), group[0][2]) for group in groups)
+        known_tasks = [task for task in known_tasks if vm_key(task) in keys]
+        found, seen = [], set()
+        pending, rest = groups, []
+        for _round in range(HISTORY_ROUNDS):
+            summary = summarize(known_tasks + found)
+
+            def one_page(raw, members, summary=summary):
+                size = history_page_size(members, page_size)
+                records = self._query(self.source.task_type, common, raw, sort="-CreationTime",
+                                      stop=servers_history_stop(summary, members), concurrency=1, limit=size)
+                return members, records, size
+
+            answers = _run_side_by_side(one_page, pack(self.source.task_type, pending, common, MAX_FILTER_LENGTH),
+                                        concurrency)
+            for _members, records, _size in answers:
+                found.extend(record for record in records if record.get("uid") not in seen)
+                seen.update(record.get("uid") for record in records)
+            pending, stuck = continue_history(answers, summary)
+            rest.extend(stuck)
+            if not pending:
+                break
+        rest.extend(pending)
+        if rest:
+            summary = summarize(known_tasks + found)
+            found.extend(record for record in self.tasks_in_groups(rest, extra=extra, sort="-CreationTime",
+                                                                   stop_for=lambda members: servers_history_stop(summary, members))
+                         if record.get("uid") not in seen)
+        return found
 
     def all_tasks(self):
         return self._query(self.source.task_type, task_predicates(self.source, self.window))
@@ -677,11 +801,10 @@ def read_fast(reader):
         if task.get("vm_name") not in known.get(_job_of(source, task, sessions_by_uid), ()):
             tasks.append(task)
 
-    summary = summarize(tasks)
     # Every backup server's history requests in one pool (one after the other they were ~8% of S1).
     groups = history_groups_of_all_servers(plan_history(source, tasks, plan, known, sessions_by_uid))
-    tasks.extend(reader.tasks_in_groups(groups, extra=[("State", "==", "Completed")], sort="-CreationTime",
-                                        stop_for=lambda members: servers_history_stop(summary, members)))
+    if groups:
+        tasks.extend(reader.history(groups, [("State", "==", "Completed")], tasks))
     return sessions, tasks
 
 

@@ -137,9 +137,30 @@ def test_history_is_asked_only_for_vms_still_missing_a_success():
     plan = plan_sessions(sessions, REPLICA)
     tasks = [task("t1", "bad", "a1", 6, result="Failed"), task("t2", "good", "a1", 6, minute=5)]
     groups = plan_history(REPLICA, tasks, plan, {"A": {"bad", "good"}}, {})
-    assert groups == {"vbr01": [[("VmDisplayName", "==", "bad"), ("CreationTime", "<", "2026-11-20T06:00:00.000000Z")]]}
+    # it lacks only a success: it is asked for successes only
+    assert groups == {"vbr01": [[("VmDisplayName", "==", "bad"), ("CreationTime", "<", "2026-11-20T06:00:00.000000Z"),
+                                 ("Result", "==", "Success")]]}
     # nothing older left: nothing to ask
     assert plan_history(REPLICA, tasks, plan_sessions(sessions[:1], REPLICA), {"A": {"bad"}}, {}) == {}
+
+
+def test_history_groups_of_a_server_are_ordered_by_bound_then_name():
+    """VMs of close bounds share a request (see plan_history): the order is the bound's, names break ties."""
+    sessions = [session("a1", "A", 6), session("a0", "A", 5), session("b1", "B", 8), session("b0", "B", 7)]
+    plan = plan_sessions(sessions, REPLICA)
+    tasks = [task("t1", "aaa", "b1", 8, result="Failed"), task("t2", "zzz", "a1", 6, result="Failed"),
+             task("t3", "mmm", "a1", 6, result="Failed")]
+    groups = plan_history(REPLICA, tasks, plan, {"A": {"zzz", "mmm"}, "B": {"aaa"}}, {})
+    assert [(group[0][2], group[1][2][11:16]) for group in groups["vbr01"]] == [("mmm", "06:00"), ("zzz", "06:00"),
+                                                                                ("aaa", "08:00")]
+
+
+def test_a_vm_that_also_lacks_its_newest_completed_run_is_asked_for_every_result():
+    sessions = [session("a1", "A", 6), session("a0", "A", 5)]
+    plan = plan_sessions(sessions, REPLICA)
+    tasks = [task("t1", "busy", "a1", 6, running=True)]
+    groups = plan_history(REPLICA, tasks, plan, {"A": {"busy"}}, {})
+    assert groups == {"vbr01": [[("VmDisplayName", "==", "busy"), ("CreationTime", "<", "2026-11-20T06:00:00.000000Z")]]}
 
 
 class FakeClient:
@@ -222,7 +243,7 @@ def test_a_success_known_only_from_a_job_the_vm_left_does_not_stop_the_history()
     tasks = [task("t2", "web", "a2", 10, result="Failed"), task("old", "web", "b0", 2)]
     groups = plan_history(REPLICA, tasks, plan, {"A": {"web"}}, {})
     bound = "2026-11-20T10:00:00.000000Z"
-    assert groups == {"vbr01": [[("VmDisplayName", "==", "web"), ("CreationTime", "<", bound)]]}
+    assert groups == {"vbr01": [[("VmDisplayName", "==", "web"), ("CreationTime", "<", bound), ("Result", "==", "Success")]]}
     stop = history_stop(summarize(tasks), "vbr01", groups["vbr01"])
     assert stop(task("t1", "web", "a1", 8)) is False       # the newer success: found
     assert stop(task("old", "web", "b0", 2)) is True       # strictly older: the end
@@ -452,3 +473,97 @@ def test_read_sources_of_one_source_needs_no_thread():
     caller = threading.current_thread()
     result = read.read_sources(object(), ["backup"], None, read=lambda *args: threading.current_thread() is caller)
     assert result == [("backup", True)]
+
+
+def test_history_continues_only_the_vms_a_full_page_left_lacking():
+    known = [task("k1", "quick", "s9", 10, result="Failed"), task("k2", "deep", "s9", 10, result="Failed"),
+             task("k3", "busy", "s9", 10, running=True)]
+    groups = read.history_groups_of_all_servers({"vbr01": history_groups("quick", "deep", "busy")})
+    page = [task("h1", "quick", "s8", 9), task("h2", "busy", "s8", 9, result="Failed"), task("h3", "deep", "s8", 8, result="Failed")]
+    again, stuck = read.continue_history([(groups, page, 3)], summarize(known))
+    # quick found its success; deep (its newest run is known) and busy (whose newest completed run is h2 now)
+    # still lack one, and go on for successes only, below the oldest record of the page
+    assert again == [
+        groups[1] + [("CreationTime", "<=", "2026-11-20T08:01:00.000000Z"), ("Result", "==", "Success")],
+        groups[2] + [("CreationTime", "<=", "2026-11-20T08:01:00.000000Z"), ("Result", "==", "Success")],
+    ]
+    assert stuck == []
+    # less than a full page: the request was read to its end (or stopped), nothing goes on
+    assert read.continue_history([(groups, page, 4)], summarize(known)) == ([], [])
+    # the next round replaces the lower bound; a whole page of one instant again makes no progress
+    again2, stuck2 = read.continue_history([(again[:1], [task("h4", "deep", "s7", 7, result="Failed")] * 2, 2)], summarize(known))
+    assert again2 == [groups[1] + [("Result", "==", "Success"), ("CreationTime", "<=", "2026-11-20T07:01:00.000000Z")]]
+    assert stuck2 == []
+    again3, stuck3 = read.continue_history([(again2, [task("h4", "deep", "s7", 7, result="Failed")] * 2, 2)], summarize(known))
+    assert again3 == [] and stuck3 == again2
+
+
+class HistoryClient:
+    """Evaluates the groups of each step 4 request on a list of task sessions, newest first (pack is patched
+    to hand the groups over as the raw filter)."""
+
+    FIELDS = {"VmDisplayName": "vm_name", "CreationTime": "creation_time", "Result": "result", "State": "state",
+              "BackupServerName": "backup_server_name"}
+
+    def __init__(self, tasks, page_size):
+        self.tasks = read.newest_first(tasks)
+        self.page_size = page_size
+        self.concurrency = 2
+        self.calls = []
+
+    def matches(self, record, group):
+        for field, op, value in group:
+            have = record.get(self.FIELDS[field])
+            if op == "==" and have != value or op == "<" and not have < value or op == "<=" and not have <= value:
+                return False
+        return True
+
+    def query(self, resource, predicates, raw_filter=None, sort=None, concurrency=None, limit=None):
+        members = raw_filter
+        self.calls.append((len(members), limit))
+        rows = [record for record in self.tasks if record["state"] == "Completed"
+                and any(self.matches(record, group) for group in members)]
+        return iter(rows[:limit] if limit else rows)
+
+
+def test_history_in_rounds_finds_what_reading_everything_finds(monkeypatch):
+    monkeypatch.setattr(read, "pack", lambda resource, groups, common, budget=None: [(list(groups), list(groups))])
+    monkeypatch.setattr(read, "HISTORY_MIN_PAGE", 1)
+    bound = "2026-11-20T10:00:00.000000Z"
+    known = [task("k-%s" % name, name, "s10", 10, result="Failed") for name in ("quick", "deep", "never", "busy")]
+    history = [task("q%d" % hour, "quick", "s%d" % hour, hour) for hour in range(9, 0, -1)]
+    history += [task("d%d" % hour, "deep", "s%d" % hour, hour, result="Success" if hour == 1 else "Failed")
+                for hour in range(9, 0, -1)]
+    history += [task("n%d" % hour, "never", "s%d" % hour, hour, result="Failed") for hour in range(9, 0, -1)]
+    history += [task("b%d" % hour, "busy", "s%d" % hour, hour, minute=5, result="Warning") for hour in range(9, 3, -1)]
+    history += [task("b3", "busy", "s3", 3, minute=5)]
+    client = HistoryClient(known + history, page_size=100)
+    reader = Reader(client, REPLICA, Window(SINCE, UNTIL))
+    groups = [[("VmDisplayName", "==", name), ("CreationTime", "<", bound)] + ([("Result", "==", "Success")] if name != "busy" else [])
+              for name in ("quick", "deep", "never", "busy")]
+    groups = read.history_groups_of_all_servers({"vbr01": groups})
+    found = reader.history(groups, [("State", "==", "Completed")], known)
+    summary = summarize(known + found)
+    assert {name: (summary[("vbr01", name)]["success"] or {}).get("uid") for name in ("quick", "deep", "never", "busy")} == {
+        "quick": "q9", "deep": "d1", "never": None, "busy": "b3"}
+    assert len(found) == len(set(record["uid"] for record in found))
+    # round 1: 4 VMs x 2 records; then only busy and its successes (quick, deep and never were settled or exhausted)
+    assert client.calls[0] == (4, 8)
+    assert all(members < 4 for members, _limit in client.calls[1:]), client.calls
+    assert len(found) < len([record for record in history if record["result"] == "Success" or record["vm_name"] == "busy"])
+
+
+def test_history_pages_through_a_vm_with_more_runs_at_one_instant_than_a_page(monkeypatch):
+    monkeypatch.setattr(read, "pack", lambda resource, groups, common, budget=None: [(list(groups), list(groups))])
+    monkeypatch.setattr(read, "HISTORY_MIN_PAGE", 1)
+    known = [task("k", "twin", "s10", 10, result="Failed")]
+    # completed without an end time: such a record satisfies nothing (is_running), so the page makes no progress
+    same_instant = [dict(task("t%d" % number, "twin", "s9", 9), end_time=None) for number in range(5)]
+    client = HistoryClient(known + same_instant + [task("ok", "twin", "s2", 2)], page_size=100)
+    reader = Reader(client, REPLICA, Window(SINCE, UNTIL))
+    groups = read.history_groups_of_all_servers({"vbr01": [[("VmDisplayName", "==", "twin"),
+                                                            ("CreationTime", "<", "2026-11-20T10:00:00.000000Z")]]})
+    found = reader.history(groups, [("State", "==", "Completed")], known)
+    assert summarize(known + found)[("vbr01", "twin")]["success"]["uid"] == "ok"
+    # a small page, one more of the same instant (for successes only), then the rest paged through without a limit
+    assert client.calls == [(1, 2), (1, 2), (1, None)]
