@@ -124,6 +124,13 @@ def query_string(params):
     return "&".join(parts)
 
 
+def _with_query(url, query):
+    """*url* with the ready *query* string added (after its own query, if it has one)."""
+    if not query:
+        return url
+    return url + ("&" if "?" in url else "?") + query
+
+
 def _no_auth(request):
     return request
 
@@ -317,8 +324,7 @@ class Transport:
         """
         prepared = self.session.prepare_request(requests.Request(method, url, headers=headers))
         settings = self.session.merge_environment_settings(prepared.url, {}, True, self.verify, None)
-        if query:
-            prepared.url += ("&" if "?" in prepared.url else "?") + query
+        prepared.url = _with_query(prepared.url, query)
         return self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
 
     def _read(self, response, method, shown):
@@ -354,7 +360,7 @@ class Transport:
         all_headers.update(headers or {})
 
         def shown():
-            return safe_path(url + ("&" if "?" in url else "?") + query if query else url)
+            return safe_path(_with_query(url, query))
 
         def attempt():
             # held for one exchange only, never while a retry waits

@@ -43,6 +43,7 @@ __metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 import threading
 from urllib.parse import quote
 
@@ -436,11 +437,23 @@ def still_lacking(entry, bound):
                if entry[name] is None or (entry[name].get("creation_time") or "") < bound)
 
 
-def _group_bound(group):
-    for field, op, value in group:
-        if field == "CreationTime" and op == "<":
+def _group_time(group, op):
+    """The value of the group's ``CreationTime <op>`` predicate, or None."""
+    for field, item_op, value in group:
+        if field == "CreationTime" and item_op == op:
             return value
-    return ""
+    return None
+
+
+def _group_bound(group):
+    return _group_time(group, "<") or ""
+
+
+def _group_server(group):
+    for field, _op, value in group[1:]:
+        if field == "BackupServerName":
+            return value
+    return None
 
 
 def history_stop(summary, server, groups):
@@ -497,11 +510,7 @@ def servers_history_stop(summary, groups):
     """
     by_server = {}
     for group in groups:
-        server = None
-        for field, _op, value in group[1:]:
-            if field == "BackupServerName":
-                server = value
-        by_server.setdefault(server, []).append(group)
+        by_server.setdefault(_group_server(group), []).append(group)
     stops = [history_stop(summary, server, items) for server, items in sorted(by_server.items(), key=lambda item: str(item[0]))]
 
     def stop(task):
@@ -511,23 +520,9 @@ def servers_history_stop(summary, groups):
     return stop
 
 
-def _group_server(group):
-    for field, _op, value in group[1:]:
-        if field == "BackupServerName":
-            return value
-    return None
-
-
 def history_page_size(members, page_size):
     """Records asked for in the one page of a step 4 request of *members* per round (see :data:`HISTORY_RECORDS_PER_VM`)."""
     return max(1, min(page_size, max(HISTORY_MIN_PAGE, HISTORY_RECORDS_PER_VM * len(members))))
-
-
-def _group_read_down_to(group):
-    for field, op, value in group:
-        if field == "CreationTime" and op == "<=":
-            return value
-    return None
 
 
 def continue_history(answers, summary):
@@ -561,7 +556,7 @@ def continue_history(answers, summary):
             lacking = still_lacking(summary.get(key), _group_bound(group)) - got.get(key, set())
             if not lacking:
                 continue
-            if oldest is None or oldest == _group_read_down_to(group):
+            if oldest is None or oldest == _group_time(group, "<="):
                 stuck.append(group)
                 continue
             only_success = lacking == {"success"} and ("Result", "==", "Success") not in group
@@ -680,17 +675,17 @@ class Reader:
         known_tasks = [task for task in known_tasks if vm_key(task) in keys]
         found, seen = [], set()
         pending, rest = groups, []
+
+        def one_page(summary, raw, members):
+            size = history_page_size(members, page_size)
+            records = self._query(self.source.task_type, common, raw, sort="-CreationTime",
+                                  stop=servers_history_stop(summary, members), concurrency=1, limit=size)
+            return members, records, size
+
         for _round in range(HISTORY_ROUNDS):
             summary = summarize(known_tasks + found)
-
-            def one_page(raw, members, summary=summary):
-                size = history_page_size(members, page_size)
-                records = self._query(self.source.task_type, common, raw, sort="-CreationTime",
-                                      stop=servers_history_stop(summary, members), concurrency=1, limit=size)
-                return members, records, size
-
-            answers = _run_side_by_side(one_page, pack(self.source.task_type, pending, common, MAX_FILTER_LENGTH),
-                                        concurrency)
+            answers = _run_side_by_side(partial(one_page, summary),
+                                        pack(self.source.task_type, pending, common, MAX_FILTER_LENGTH), concurrency)
             for _members, records, _size in answers:
                 found.extend(record for record in records if record.get("uid") not in seen)
                 seen.update(record.get("uid") for record in records)
